@@ -1,0 +1,109 @@
+# webcall: build the nginx module against Debian's nginx-dev tree, build the
+# web client, run the whole stack, and run every test suite.
+#
+#   make            build build/ngx_http_webcall_module.so and web/dist
+#   make deps       install what the build and the tests need (idempotent)
+#   make run        deps + build, then nginx (and coturn) on 127.0.0.1:$(PORT)
+#   make test       every suite; non-zero exit on any failure
+#   make fuzz       the fuzzers for longer (FUZZ_SECONDS each)
+
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+
+PORT         ?= 8080
+BUILD        := build
+NGX_TREE     ?= /usr/share/nginx/src
+NGX_BUILD    := $(BUILD)/nginx
+NGX_SRCCOPY  := $(BUILD)/nginx-src
+MODULE_SO    := $(BUILD)/ngx_http_webcall_module.so
+
+CORE_SRCS    := $(wildcard module/core/*.cpp)
+CORE_HDRS    := $(wildcard module/core/*.h)
+GLUE_SRCS    := $(wildcard module/*.cpp)
+GLUE_HDRS    := $(wildcard module/*.h)
+
+CXX          ?= g++
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+UNIT_CXXFLAGS := -std=c++17 -g -O1 -Wall -Wextra -Werror $(SAN_FLAGS) \
+                 -Imodule/core
+UNIT_LIBS    := -lcmocka -lcrypto -ljansson
+
+UNIT_TESTS   := $(patsubst tests/unit/%.cpp,$(BUILD)/unit/%,\
+                  $(wildcard tests/unit/test_*.cpp))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,\
+                  $(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_SECONDS ?= 300
+FUZZ_SHORT_SECONDS ?= 20
+
+.PHONY: all module web deps run test unit fuzz fuzz-short integration \
+        check-config clean
+
+all: module web
+
+deps:
+	tools/deps.sh
+
+# --- the module -----------------------------------------------------------
+
+# nginx-dev ships headers and the configure scripts only; configure a copy of
+# the tree so nothing is written under /usr.
+$(NGX_BUILD)/Makefile: config config.make
+	rm -rf $(NGX_SRCCOPY) $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGX_TREE) $(NGX_SRCCOPY)
+	cd $(NGX_SRCCOPY) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) \
+	    --builddir=$(CURDIR)/$(NGX_BUILD) >$(CURDIR)/$(BUILD)/configure.log
+
+module: $(MODULE_SO)
+
+$(MODULE_SO): $(NGX_BUILD)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) $(GLUE_HDRS)
+	$(MAKE) -s -f $(CURDIR)/$(NGX_BUILD)/Makefile -C $(NGX_SRCCOPY) modules
+	cp $(NGX_BUILD)/ngx_http_webcall_module.so $@
+
+# --- the web client --------------------------------------------------------
+
+web:
+	tools/build-web.sh
+
+# --- running ---------------------------------------------------------------
+
+run: deps all
+	PORT=$(PORT) tools/run.sh
+
+# --- tests -----------------------------------------------------------------
+
+test: unit fuzz-short integration
+	@echo "make test: every suite passed"
+
+$(BUILD)/unit/%: tests/unit/%.cpp $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do \
+	    echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
+	done
+
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all -Imodule/core -o $@ $< $(CORE_SRCS) \
+	    -lcrypto -ljansson
+
+fuzz-short: $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
+
+integration: all
+	node --test --test-concurrency=1 tests/integration/
+
+clean:
+	rm -rf $(BUILD) web/dist

@@ -1,0 +1,164 @@
+// Room token mint and verify with OpenSSL's HMAC-SHA256 and RAND_bytes.
+#include "room_token.h"
+
+#include "base58.h"
+
+#include <cstring>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+namespace webcall::room_token {
+
+namespace {
+
+constexpr std::string_view key_label = "webcall room token key v1";
+constexpr std::string_view mac_label = "webcall room v1";
+constexpr size_t           signed_len = raw_len - mac_len;
+
+bool
+hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a,
+            size_t a_len, const uint8_t *b, size_t b_len,
+            uint8_t out[32]) noexcept
+{
+    uint8_t      buf[64];
+    unsigned int out_len = 0;
+
+    if (a_len + b_len > sizeof(buf)) {
+        return false;
+    }
+
+    std::memcpy(buf, a, a_len);
+    std::memcpy(buf + a_len, b, b_len);
+
+    return HMAC(EVP_sha256(), key, static_cast<int>(key_len), buf,
+                a_len + b_len, out, &out_len) != nullptr
+           && out_len == 32;
+}
+
+bool
+compute_mac(const key &k, const uint8_t raw[raw_len],
+            uint8_t mac[32]) noexcept
+{
+    return hmac_sha256(k.bytes, sizeof(k.bytes),
+                       reinterpret_cast<const uint8_t *>(mac_label.data()),
+                       mac_label.size(), raw, signed_len, mac);
+}
+
+void
+put_u32(uint8_t *p, uint32_t v) noexcept
+{
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+}
+
+uint32_t
+get_u32(const uint8_t *p) noexcept
+{
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
+           | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+}  // namespace
+
+key
+derive_key(const uint8_t *secret, size_t len) noexcept
+{
+    key     k{};
+    uint8_t out[32];
+
+    /* HMAC accepts keys of any length; the label is the message */
+    if (HMAC(EVP_sha256(), secret, static_cast<int>(len),
+             reinterpret_cast<const uint8_t *>(key_label.data()),
+             key_label.size(), out, nullptr) != nullptr)
+    {
+        std::memcpy(k.bytes, out, sizeof(k.bytes));
+    }
+
+    OPENSSL_cleanse(out, sizeof(out));
+    return k;
+}
+
+size_t
+mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
+          uint32_t now, char *out, size_t cap, room *r) noexcept
+{
+    uint8_t raw[raw_len];
+    uint8_t mac[32];
+
+    if (cap < text_max) {
+        return 0;
+    }
+
+    raw[0] = version;
+    raw[1] = max_participants;
+    put_u32(raw + 2, now);
+    std::memcpy(raw + 6, id, id_len);
+
+    if (!compute_mac(k, raw, mac)) {
+        return 0;
+    }
+
+    std::memcpy(raw + signed_len, mac, mac_len);
+
+    if (r != nullptr) {
+        std::memcpy(r->id, id, id_len);
+        r->max_participants = max_participants;
+        r->issued = now;
+    }
+
+    return base58::encode(raw, raw_len, out, cap);
+}
+
+size_t
+mint(const key &k, uint8_t max_participants, uint32_t now, char *out,
+     size_t cap, room *r) noexcept
+{
+    uint8_t id[id_len];
+
+    if (RAND_bytes(id, sizeof(id)) != 1) {
+        return 0;
+    }
+
+    return mint_with(k, id, max_participants, now, out, cap, r);
+}
+
+verdict
+verify(const key &k, std::string_view text, room *r) noexcept
+{
+    uint8_t raw[raw_len];
+    uint8_t mac[32];
+    char    canonical[text_max];
+    size_t  len;
+
+    if (text.size() < 40 || text.size() > text_max
+        || !base58::decode_fixed(text, raw, raw_len))
+    {
+        return verdict::malformed;
+    }
+
+    /* one token, one text: extra leading '1's would decode to the same bytes */
+    len = base58::encode(raw, raw_len, canonical, sizeof(canonical));
+    if (len != text.size() || std::memcmp(canonical, text.data(), len) != 0) {
+        return verdict::malformed;
+    }
+
+    if (raw[0] != version || !compute_mac(k, raw, mac)
+        || CRYPTO_memcmp(mac, raw + signed_len, mac_len) != 0)
+    {
+        return verdict::forged;
+    }
+
+    if (r != nullptr) {
+        r->max_participants = raw[1];
+        r->issued = get_u32(raw + 2);
+        std::memcpy(r->id, raw + 6, id_len);
+    }
+
+    return verdict::ok;
+}
+
+}  // namespace webcall::room_token

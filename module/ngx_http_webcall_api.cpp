@@ -1,0 +1,387 @@
+/*
+ * webcall: the rooms REST API. POST .../rooms mints a room, GET
+ * .../rooms/<token> reports one. The request is turned into calls of the
+ * pure units (room_token, room_api) and the zone; replies are small JSON
+ * bodies built in a stack buffer and copied once into the request pool.
+ */
+
+#include "ngx_http_webcall_module.h"
+
+#include "room_api.h"
+
+#include <cstring>
+
+
+namespace api = webcall::room_api;
+namespace token = webcall::room_token;
+
+
+static ngx_int_t ngx_http_webcall_api_create(ngx_http_request_t *r) noexcept;
+static void ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept;
+static ngx_int_t ngx_http_webcall_api_get(ngx_http_request_t *r,
+    ngx_str_t *text) noexcept;
+static ngx_int_t ngx_http_webcall_api_error(ngx_http_request_t *r,
+    api::error e, const char *detail) noexcept;
+static ngx_int_t ngx_http_webcall_api_send(ngx_http_request_t *r,
+    ngx_uint_t status, const char *body, size_t len) noexcept;
+static ngx_int_t ngx_http_webcall_api_header(ngx_http_request_t *r,
+    const char *name, const char *value) noexcept;
+static ngx_int_t ngx_http_webcall_api_body_text(ngx_http_request_t *r,
+    u_char *buf, size_t cap, size_t *len) noexcept;
+static ngx_uint_t ngx_http_webcall_api_is_json(ngx_http_request_t *r)
+    noexcept;
+
+
+#define NGX_HTTP_WEBCALL_REPLY_MAX  512
+
+
+static ngx_http_webcall_zone_t *
+ngx_http_webcall_api_zone(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_loc_conf_t  *wlcf;
+
+    wlcf = (ngx_http_webcall_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_webcall_module);
+    return wlcf->api_zone;
+}
+
+
+/* The API answers the last one or two path segments, wherever the location
+ * is mounted: ".../rooms" and ".../rooms/<token>". */
+ngx_int_t
+ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
+{
+    static const ngx_str_t  rooms = ngx_string("/rooms");
+    ngx_str_t               uri, tail;
+    u_char                 *p, *last;
+    ngx_int_t               rc;
+
+    uri = r->uri;
+    last = uri.data + uri.len;
+
+    if (uri.len > 1 && last[-1] == '/') {
+        last--;
+    }
+
+    for (p = last; p > uri.data && p[-1] != '/'; p--) { /* void */ }
+
+    tail.data = p;
+    tail.len = last - p;
+
+    if ((size_t) (last - uri.data) >= rooms.len
+        && ngx_strncmp(last - rooms.len, rooms.data, rooms.len) == 0)
+    {
+        if (r->method != NGX_HTTP_POST) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            ngx_http_webcall_api_header(r, "Allow", "POST");
+            return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
+                                              NULL);
+        }
+
+        return ngx_http_webcall_api_create(r);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (p - uri.data <= (ssize_t) rooms.len
+        || ngx_strncmp(p - rooms.len - 1, rooms.data, rooms.len) != 0
+        || p[-1] != '/')
+    {
+        return ngx_http_webcall_api_error(r, api::error::not_found,
+                                          "There is no such API address.");
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        ngx_http_webcall_api_header(r, "Allow", "GET, HEAD");
+        return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
+                                          NULL);
+    }
+
+    return ngx_http_webcall_api_get(r, &tail);
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_create(ngx_http_request_t *r) noexcept
+{
+    ngx_int_t  rc;
+
+    /* refuse what is certainly too big before reading any of it */
+    if (r->headers_in.content_length_n > (off_t) api::body_max) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webcall_api_error(r, api::error::too_large, NULL);
+    }
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_webcall_api_create_body);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_http_webcall_room_info_t   info;
+    ngx_http_webcall_zone_t       *zone;
+    api::create_request            req;
+    token::room                    room;
+    u_char                         body[api::body_max];
+    char                           text[token::text_max];
+    char                           reply[NGX_HTTP_WEBCALL_REPLY_MAX];
+    size_t                         body_len, text_len, reply_len;
+    unsigned                       max;
+
+    zone = ngx_http_webcall_api_zone(r);
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    if (ngx_http_webcall_api_body_text(r, body, sizeof(body), &body_len)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::too_large, NULL));
+        return;
+    }
+
+    if (body_len > 0 && !ngx_http_webcall_api_is_json(r)) {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r,
+                                       api::error::unsupported_media_type,
+                                       NULL));
+        return;
+    }
+
+    req = api::parse_create((const char *) body, body_len,
+                            (unsigned) zone->max_participants);
+    if (req.err != api::error::none) {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, req.err, req.detail));
+        return;
+    }
+
+    max = req.max_participants ? req.max_participants
+                               : (unsigned) zone->participants;
+
+    text_len = token::mint(wmcf->token_key, (uint8_t) max,
+                           (uint32_t) ngx_time(), text, sizeof(text), &room);
+    if (text_len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webcall: the CSPRNG failed to mint a room token");
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::internal, NULL));
+        return;
+    }
+
+    if (ngx_http_webcall_room_create(zone, &room, r->connection->log, &info)
+        != NGX_OK)
+    {
+        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::zone_full, NULL));
+        return;
+    }
+
+    reply_len = api::write_created({std::string_view(text, text_len),
+                                    info.expires_at, 0,
+                                    (unsigned) info.max_participants},
+                                   "/r/", reply, sizeof(reply));
+
+    ngx_http_finalize_request(r,
+        ngx_http_webcall_api_send(r, NGX_HTTP_CREATED, reply, reply_len));
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_http_webcall_room_info_t   info;
+    std::string_view               tv((const char *) text->data, text->len);
+    token::room                    room;
+    char                           reply[NGX_HTTP_WEBCALL_REPLY_MAX];
+    size_t                         len;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    switch (token::verify(wmcf->token_key, tv, &room)) {
+    case token::verdict::malformed:
+        return ngx_http_webcall_api_error(r, api::error::bad_token, NULL);
+    case token::verdict::forged:
+        return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
+    case token::verdict::ok:
+        break;
+    }
+
+    if (ngx_http_webcall_room_visit(ngx_http_webcall_api_zone(r), &room,
+                                    &info)
+        != NGX_OK)
+    {
+        return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
+    }
+
+    len = api::write_room({tv, info.expires_at,
+                           (unsigned) info.participants,
+                           (unsigned) info.max_participants},
+                          reply, sizeof(reply));
+
+    return ngx_http_webcall_api_send(r, NGX_HTTP_OK, reply, len);
+}
+
+
+/* Copies a small body out of the request's buffers; NGX_DECLINED when it is
+ * larger than cap (a chunked body has no Content-Length to check first) or
+ * was written to a temporary file. */
+static ngx_int_t
+ngx_http_webcall_api_body_text(ngx_http_request_t *r, u_char *buf,
+    size_t cap, size_t *len) noexcept
+{
+    ngx_chain_t  *cl;
+    size_t        size;
+
+    *len = 0;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    for (cl = r->request_body->bufs; cl != NULL; cl = cl->next) {
+        if (cl->buf->in_file || !ngx_buf_in_memory(cl->buf)) {
+            if (ngx_buf_size(cl->buf) == 0) {
+                continue;
+            }
+
+            return NGX_DECLINED;
+        }
+
+        size = cl->buf->last - cl->buf->pos;
+        if (*len + size > cap) {
+            return NGX_DECLINED;
+        }
+
+        ngx_memcpy(buf + *len, cl->buf->pos, size);
+        *len += size;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_webcall_api_is_json(ngx_http_request_t *r) noexcept
+{
+    static const ngx_str_t  json = ngx_string("application/json");
+    ngx_table_elt_t        *ct;
+    u_char                 *p, *end;
+
+    ct = r->headers_in.content_type;
+    if (ct == NULL || ct->value.len < json.len
+        || ngx_strncasecmp(ct->value.data, json.data, json.len) != 0)
+    {
+        return 0;
+    }
+
+    /* "application/json" alone, or followed by parameters (";charset=") */
+    p = ct->value.data + json.len;
+    end = ct->value.data + ct->value.len;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == end || *p == ';';
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_error(ngx_http_request_t *r, api::error e,
+    const char *detail) noexcept
+{
+    char    body[NGX_HTTP_WEBCALL_REPLY_MAX];
+    size_t  len;
+
+    len = api::write_error(e, detail, body, sizeof(body));
+
+    return ngx_http_webcall_api_send(r, api::describe(e).status, body, len);
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_header(ngx_http_request_t *r, const char *name,
+    const char *value) noexcept
+{
+    ngx_table_elt_t  *h;
+
+    h = (ngx_table_elt_t *) ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = std::strlen(name);
+    h->value.data = (u_char *) value;
+    h->value.len = std::strlen(value);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *body, size_t len) noexcept
+{
+    static const ngx_str_t  type = ngx_string("application/json");
+    ngx_chain_t             out;
+    ngx_buf_t              *b;
+    ngx_int_t               rc;
+
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = type;
+    r->headers_out.content_type_len = type.len;
+    r->headers_out.content_length_n = len;
+
+    if (ngx_http_webcall_api_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, body, len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,512 @@
+/*
+ * webcall: the module definition, its directives and their checks. Every
+ * mistake in nginx.conf is refused by "nginx -t" with a sentence that names
+ * the directive and says what to write instead.
+ */
+
+#include "ngx_http_webcall_module.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+static void *ngx_http_webcall_create_main_conf(ngx_conf_t *cf) noexcept;
+static char *ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf)
+    noexcept;
+static void *ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept;
+static char *ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child) noexcept;
+static char *ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static char *ngx_http_webcall_zone_param(ngx_conf_t *cf,
+    ngx_http_webcall_zone_t *zone, ngx_str_t *param) noexcept;
+static char *ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static char *ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static ngx_http_webcall_zone_t *ngx_http_webcall_find_zone(ngx_conf_t *cf,
+    ngx_http_webcall_main_conf_t *wmcf, ngx_str_t *name) noexcept;
+
+
+static ngx_command_t  ngx_http_webcall_commands[] = {
+
+    { ngx_string("webcall_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webcall_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webcall_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webcall_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_use_zone,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, api_zone),
+      NULL },
+
+    { ngx_string("webcall_signal"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_use_zone,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, signal_zone),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_webcall_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_webcall_create_main_conf,     /* create main configuration */
+    ngx_http_webcall_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_webcall_create_loc_conf,      /* create location configuration */
+    ngx_http_webcall_merge_loc_conf        /* merge location configuration */
+};
+
+
+extern "C" {
+
+ngx_module_t  ngx_http_webcall_module = {
+    NGX_MODULE_V1,
+    &ngx_http_webcall_module_ctx,          /* module context */
+    ngx_http_webcall_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+}
+
+
+static void *
+ngx_http_webcall_create_main_conf(ngx_conf_t *cf) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_webcall_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->zones, cf->pool, 2,
+                       sizeof(ngx_http_webcall_zone_t *))
+        != NGX_OK
+        || ngx_array_init(&wmcf->refs, cf->pool, 4,
+                          sizeof(ngx_http_webcall_zone_ref_t))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
+}
+
+
+/* Runs after the whole http{} block is read: every zone a location names
+ * must have been declared, and rooms need the secret that signs them. */
+static char *
+ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    ngx_http_webcall_zone_ref_t  *refs;
+    ngx_uint_t                    i;
+
+    refs = (ngx_http_webcall_zone_ref_t *) wmcf->refs.elts;
+
+    for (i = 0; i < wmcf->refs.nelts; i++) {
+        if (!refs[i].zone->declared) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%s\" uses the unknown zone \"%V\" in %V:%ui; "
+                          "declare it in http {} with "
+                          "\"webcall_zone %V:10m;\"",
+                          refs[i].directive, &refs[i].zone->name,
+                          &refs[i].file, refs[i].line, &refs[i].zone->name);
+            return (char *) NGX_CONF_ERROR;
+        }
+    }
+
+    if (wmcf->refs.nelts > 0 && !wmcf->have_secret) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" in %V:%ui needs \"webcall_secret_file\" in "
+                      "http {}: the secret that signs room links "
+                      "(create one with: openssl rand -hex 32 > "
+                      "/etc/webcall/secret)",
+                      refs[0].directive, &refs[0].file, refs[0].line);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept
+{
+    /* NULL zones mean "not set" */
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_webcall_loc_conf_t));
+}
+
+
+static char *
+ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+    noexcept
+{
+    /* handlers are per location and not inherited: a nested location
+     * without the directive serves whatever it is configured to serve */
+    return NGX_CONF_OK;
+}
+
+
+static ngx_http_webcall_zone_t *
+ngx_http_webcall_find_zone(ngx_conf_t *cf, ngx_http_webcall_main_conf_t *wmcf,
+    ngx_str_t *name) noexcept
+{
+    ngx_http_webcall_zone_t  **zones, *zone, **slot;
+    ngx_uint_t                 i;
+
+    zones = (ngx_http_webcall_zone_t **) wmcf->zones.elts;
+
+    for (i = 0; i < wmcf->zones.nelts; i++) {
+        if (zones[i]->name.len == name->len
+            && ngx_strncmp(zones[i]->name.data, name->data, name->len) == 0)
+        {
+            return zones[i];
+        }
+    }
+
+    zone = (ngx_http_webcall_zone_t *)
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_webcall_zone_t));
+    slot = (ngx_http_webcall_zone_t **) ngx_array_push(&wmcf->zones);
+    if (zone == NULL || slot == NULL) {
+        return NULL;
+    }
+
+    zone->name = *name;
+    *slot = zone;
+
+    return zone;
+}
+
+
+/* webcall_zone NAME:SIZE [ttl=7d] [empty_ttl=5m] [participants=2]
+ *              [max_participants=4]; */
+static char *
+ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    ngx_http_webcall_zone_t      *zone;
+    ngx_str_t                    *value, name, size_text;
+    ssize_t                       size;
+    ngx_uint_t                    i;
+    u_char                       *colon;
+
+    value = (ngx_str_t *) cf->args->elts;
+
+    colon = (u_char *) ngx_strlchr(value[1].data,
+                                   value[1].data + value[1].len, ':');
+    if (colon == NULL || colon == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" needs NAME:SIZE as its first "
+                           "parameter, e.g. \"webcall_zone webcall:10m;\", "
+                           "not \"%V\"", &value[1]);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = colon - value[1].data;
+    size_text.data = colon + 1;
+    size_text.len = value[1].data + value[1].len - size_text.data;
+
+    size = ngx_parse_size(&size_text);
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" has an invalid size \"%V\"; "
+                           "write it like 10m or 512k", &size_text);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (64 * 1024)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" size \"%V\" is too small; "
+                           "it must be at least 64k", &size_text);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    zone = ngx_http_webcall_find_zone(cf, wmcf, &name);
+    if (zone == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (zone->declared) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" \"%V\" is declared twice; "
+                           "zone names must be unique", &name);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    zone->limits.ttl = 7 * 24 * 60 * 60;
+    zone->limits.empty_ttl = 5 * 60;
+    zone->participants = 2;
+    zone->max_participants = NGX_HTTP_WEBCALL_SEATS;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_http_webcall_zone_param(cf, zone, &value[i])
+            != NGX_CONF_OK)
+        {
+            return (char *) NGX_CONF_ERROR;
+        }
+    }
+
+    if (zone->participants > zone->max_participants) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" participants=%ui is more than "
+                           "max_participants=%ui", zone->participants,
+                           zone->max_participants);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_webcall_module);
+    if (zone->shm_zone == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (zone->shm_zone->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" \"%V\": another directive "
+                           "already uses a shared memory zone of that name",
+                           &name);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone->init = ngx_http_webcall_init_zone;
+    zone->shm_zone->data = zone;
+    zone->declared = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webcall_zone_param(ngx_conf_t *cf, ngx_http_webcall_zone_t *zone,
+    ngx_str_t *param) noexcept
+{
+    ngx_str_t   v;
+    time_t      t;
+    ngx_int_t   n;
+    u_char     *eq;
+
+    eq = (u_char *) ngx_strlchr(param->data, param->data + param->len, '=');
+    if (eq == NULL) {
+        goto unknown;
+    }
+
+    v.data = eq + 1;
+    v.len = param->data + param->len - v.data;
+
+#define WEBCALL_PARAM(p, s)                                                   \
+    ((size_t) (eq - (p)->data) == sizeof(s) - 1                              \
+     && ngx_strncmp((p)->data, s, sizeof(s) - 1) == 0)
+
+    if (WEBCALL_PARAM(param, "ttl") || WEBCALL_PARAM(param, "empty_ttl")) {
+        t = ngx_parse_time(&v, 1);
+        if (t == (time_t) NGX_ERROR || t <= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_zone\" has an invalid time in "
+                               "\"%V\"; write it like 7d, 12h, 5m or 30s",
+                               param);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        if (WEBCALL_PARAM(param, "ttl")) {
+            zone->limits.ttl = t;
+        } else {
+            zone->limits.empty_ttl = t;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (WEBCALL_PARAM(param, "participants")
+        || WEBCALL_PARAM(param, "max_participants"))
+    {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 2 || n > NGX_HTTP_WEBCALL_SEATS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_zone\" \"%V\": participants per "
+                               "room must be a number from 2 to %d",
+                               param, NGX_HTTP_WEBCALL_SEATS);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        if (WEBCALL_PARAM(param, "participants")) {
+            zone->participants = n;
+        } else {
+            zone->max_participants = n;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+#undef WEBCALL_PARAM
+
+unknown:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"webcall_zone\" has the unknown parameter \"%V\"; "
+                       "it takes ttl=, empty_ttl=, participants= and "
+                       "max_participants=", param);
+    return (char *) NGX_CONF_ERROR;
+}
+
+
+/* webcall_api ZONE; webcall_signal ZONE; */
+static char *
+ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_http_webcall_zone_ref_t   *ref;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_webcall_zone_t      **field, *zone;
+    ngx_str_t                     *value;
+
+    field = (ngx_http_webcall_zone_t **) ((char *) conf + cmd->offset);
+    if (*field != NULL) {
+        return (char *) "is duplicate";
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_conf_get_module_main_conf(cf, ngx_http_webcall_module);
+
+    zone = ngx_http_webcall_find_zone(cf, wmcf, &value[1]);
+    ref = (ngx_http_webcall_zone_ref_t *) ngx_array_push(&wmcf->refs);
+    if (zone == NULL || ref == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    ref->zone = zone;
+    ref->directive = (const char *) cmd->name.data;
+    ref->file = cf->conf_file->file.name;
+    ref->line = cf->conf_file->line;
+    *field = zone;
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return (char *) "cannot share a location with another content "
+                        "handler (proxy_pass, return, another webcall_*)";
+    }
+
+    clcf->handler = cmd->offset == offsetof(ngx_http_webcall_loc_conf_t,
+                                            api_zone)
+                    ? ngx_http_webcall_api_handler
+                    : ngx_http_webcall_signal_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* The secret is read here, by the master as root, so the file can stay
+ * readable by root only; workers get the derived key in their config. */
+static char *
+ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    ngx_str_t                    *value;
+    struct stat                   st;
+    u_char                        buf[4096];
+    ssize_t                       n;
+    size_t                        len;
+    int                           fd;
+
+    if (wmcf->have_secret) {
+        return (char *) "is duplicate";
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+    wmcf->secret_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &wmcf->secret_file, 1) != NGX_OK) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    fd = open((const char *) wmcf->secret_file.data, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"webcall_secret_file\" cannot open \"%V\"",
+                           &wmcf->secret_file);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    n = read(fd, buf, sizeof(buf));
+    if (n >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IROTH)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"webcall_secret_file\" \"%V\" is readable by "
+                           "every user; anyone who reads it can forge room "
+                           "links (chmod 600 it)", &wmcf->secret_file);
+    }
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"webcall_secret_file\" cannot read \"%V\"",
+                           &wmcf->secret_file);
+        close(fd);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    close(fd);
+
+    /* a trailing newline from "echo" or an editor is not part of the secret */
+    len = (size_t) n;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'
+                       || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+    {
+        len--;
+    }
+
+    if (len < webcall::room_token::secret_min) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_secret_file\" \"%V\" holds %uz bytes; "
+                           "the secret must be at least %uz bytes "
+                           "(make one with: openssl rand -hex 32 > %V)",
+                           &wmcf->secret_file, len,
+                           webcall::room_token::secret_min,
+                           &wmcf->secret_file);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    wmcf->token_key = webcall::room_token::derive_key(buf, len);
+    wmcf->have_secret = 1;
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return NGX_CONF_OK;
+}

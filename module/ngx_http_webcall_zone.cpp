@@ -1,0 +1,427 @@
+/*
+ * webcall: the room table in a shared memory zone. Modelled on nginx's
+ * limit_req zone: an rbtree keyed by the room id, LRU queues whose tails
+ * expire first, expiry on allocation. Every function here takes the zone's
+ * only lock, shpool->mutex (the one the master unlocks if a worker dies
+ * holding it), for a few dozen instructions and nothing else: no syscalls,
+ * no logging, no allocation outside the slab while it is held.
+ */
+
+#include "ngx_http_webcall_module.h"
+
+#include <cstring>
+
+
+namespace policy = webcall::room_policy;
+
+
+static void ngx_http_webcall_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel) noexcept;
+static ngx_http_webcall_room_t *ngx_http_webcall_room_lookup(
+    ngx_http_webcall_shctx_t *sh, const u_char *id) noexcept;
+static ngx_http_webcall_room_t *ngx_http_webcall_room_alloc(
+    ngx_http_webcall_zone_t *zone, const webcall::room_token::room *token,
+    time_t now) noexcept;
+static void ngx_http_webcall_room_free(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room) noexcept;
+static void ngx_http_webcall_expire(ngx_http_webcall_zone_t *zone,
+    time_t now, ngx_uint_t n) noexcept;
+static policy::record ngx_http_webcall_room_record(
+    const ngx_http_webcall_room_t *room) noexcept;
+static void ngx_http_webcall_room_store(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, const policy::record &rec) noexcept;
+static void ngx_http_webcall_room_info(const ngx_http_webcall_room_t *room,
+    ngx_http_webcall_room_info_t *info) noexcept;
+
+
+static ngx_rbtree_node_t *
+ngx_http_webcall_node(ngx_http_webcall_room_t *room) noexcept
+{
+    return (ngx_rbtree_node_t *)
+               ((u_char *) room - offsetof(ngx_rbtree_node_t, color));
+}
+
+
+static ngx_http_webcall_room_t *
+ngx_http_webcall_room(ngx_rbtree_node_t *node) noexcept
+{
+    return (ngx_http_webcall_room_t *) &node->color;
+}
+
+
+static ngx_rbtree_key_t
+ngx_http_webcall_room_key(const u_char *id) noexcept
+{
+    uint32_t  key;
+
+    /* the id is 128 random bits, so any 32 of them make a fair hash */
+    std::memcpy(&key, id, sizeof(key));
+    return key;
+}
+
+
+ngx_int_t
+ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
+{
+    ngx_http_webcall_zone_t   *octx = (ngx_http_webcall_zone_t *) data;
+    ngx_http_webcall_zone_t   *ctx;
+    ngx_http_webcall_shctx_t  *sh;
+    size_t                     len;
+
+    ctx = (ngx_http_webcall_zone_t *) shm_zone->data;
+
+    if (octx != NULL) {
+        /* a reload with the same name and size: the rooms live on */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+
+        ngx_shmtx_lock(&ctx->shpool->mutex);
+        ctx->sh->generation++;
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = (ngx_http_webcall_shctx_t *) ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    sh = (ngx_http_webcall_shctx_t *)
+             ngx_slab_calloc(ctx->shpool, sizeof(ngx_http_webcall_shctx_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh = sh;
+    ctx->shpool->data = sh;
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
+                    ngx_http_webcall_rbtree_insert_value);
+    ngx_queue_init(&sh->fresh);
+    ngx_queue_init(&sh->used);
+
+    len = sizeof(" in webcall_zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = (u_char *) ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in webcall_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is expected under load; we log it ourselves, once a
+     * minute, instead of the slab allocator's line per failure */
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webcall_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel) noexcept
+{
+    ngx_rbtree_node_t  **p;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            p = std::memcmp(ngx_http_webcall_room(node)->id,
+                            ngx_http_webcall_room(temp)->id,
+                            webcall::room_token::id_len) < 0
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_webcall_room_t *
+ngx_http_webcall_room_lookup(ngx_http_webcall_shctx_t *sh, const u_char *id)
+    noexcept
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+    ngx_rbtree_key_t    key;
+    int                 rc;
+
+    key = ngx_http_webcall_room_key(id);
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        rc = std::memcmp(id, ngx_http_webcall_room(node)->id,
+                         webcall::room_token::id_len);
+        if (rc == 0) {
+            return ngx_http_webcall_room(node);
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static policy::record
+ngx_http_webcall_room_record(const ngx_http_webcall_room_t *room) noexcept
+{
+    policy::record  rec{};
+
+    rec.created = room->created;
+    rec.last_visit = room->last_visit;
+    rec.valid_until = room->valid_until;
+    rec.participants = room->participants;
+    rec.entered = room->entered != 0;
+
+    return rec;
+}
+
+
+/* Writes rec back and moves the room to the head of the queue its state
+ * belongs to (or out of both while somebody is in it). */
+static void
+ngx_http_webcall_room_store(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, const policy::record &rec) noexcept
+{
+    room->last_visit = rec.last_visit;
+    room->valid_until = rec.valid_until;
+    room->participants = (u_char) rec.participants;
+    room->entered = rec.entered;
+
+    ngx_queue_remove(&room->queue);
+
+    switch (policy::queue_of(rec)) {
+    case policy::queue::fresh:
+        ngx_queue_insert_head(&zone->sh->fresh, &room->queue);
+        break;
+    case policy::queue::used:
+        ngx_queue_insert_head(&zone->sh->used, &room->queue);
+        break;
+    case policy::queue::none:
+        ngx_queue_init(&room->queue);
+        break;
+    }
+}
+
+
+static ngx_http_webcall_room_t *
+ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, time_t now) noexcept
+{
+    ngx_http_webcall_room_t  *room;
+    ngx_rbtree_node_t        *node;
+    policy::record            rec;
+    size_t                    size;
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + sizeof(ngx_http_webcall_room_t);
+
+    /* like limit_req: make a little room first, then all we can */
+    ngx_http_webcall_expire(zone, now, 2);
+
+    node = (ngx_rbtree_node_t *) ngx_slab_calloc_locked(zone->shpool, size);
+    if (node == NULL) {
+        ngx_http_webcall_expire(zone, now, 16);
+        node = (ngx_rbtree_node_t *) ngx_slab_calloc_locked(zone->shpool,
+                                                            size);
+        if (node == NULL) {
+            zone->sh->refused_total++;
+            return NULL;
+        }
+    }
+
+    room = ngx_http_webcall_room(node);
+    node->key = ngx_http_webcall_room_key(token->id);
+    std::memcpy(room->id, token->id, sizeof(room->id));
+    room->issued = token->issued;
+    room->max_participants = token->max_participants;
+
+    rec = policy::create(zone->limits, token->issued, now);
+    room->created = rec.created;
+
+    ngx_rbtree_insert(&zone->sh->rbtree, node);
+    ngx_queue_init(&room->queue);
+    ngx_http_webcall_room_store(zone, room, rec);
+
+    zone->sh->rooms++;
+    zone->sh->created_total++;
+
+    return room;
+}
+
+
+static void
+ngx_http_webcall_room_free(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room) noexcept
+{
+    ngx_queue_remove(&room->queue);
+    ngx_rbtree_delete(&zone->sh->rbtree, ngx_http_webcall_node(room));
+    ngx_slab_free_locked(zone->shpool, ngx_http_webcall_node(room));
+
+    zone->sh->rooms--;
+    zone->sh->reclaimed_total++;
+}
+
+
+/* Frees up to n rooms whose time is up from the tail of each queue. Each
+ * queue is ordered by last visit and holds rooms of one lifetime, so the
+ * first live tail ends the search. */
+static void
+ngx_http_webcall_expire(ngx_http_webcall_zone_t *zone, time_t now,
+    ngx_uint_t n) noexcept
+{
+    ngx_queue_t              *queues[2], *q;
+    ngx_http_webcall_room_t  *room;
+    ngx_uint_t                i, freed;
+
+    queues[0] = &zone->sh->fresh;
+    queues[1] = &zone->sh->used;
+
+    for (i = 0; i < 2; i++) {
+        for (freed = 0; freed < n && !ngx_queue_empty(queues[i]); freed++) {
+            q = ngx_queue_last(queues[i]);
+            room = ngx_queue_data(q, ngx_http_webcall_room_t, queue);
+
+            if (now < policy::reclaim_at(zone->limits,
+                                         ngx_http_webcall_room_record(room)))
+            {
+                break;
+            }
+
+            ngx_http_webcall_room_free(zone, room);
+        }
+    }
+}
+
+
+static void
+ngx_http_webcall_room_info(const ngx_http_webcall_room_t *room,
+    ngx_http_webcall_room_info_t *info) noexcept
+{
+    info->expires_at = room->valid_until;
+    info->participants = room->participants;
+    info->max_participants = room->max_participants;
+}
+
+
+/* A new room from a freshly minted token: NGX_BUSY when the zone is full of
+ * live rooms. */
+ngx_int_t
+ngx_http_webcall_room_create(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_log_t *log,
+    ngx_http_webcall_room_info_t *info) noexcept
+{
+    ngx_http_webcall_room_t  *room;
+    time_t                    now;
+    ngx_uint_t                log_full;
+
+    now = ngx_time();
+    log_full = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    room = ngx_http_webcall_room_alloc(zone, token, now);
+    if (room != NULL) {
+        ngx_http_webcall_room_info(room, info);
+
+    } else if (now - zone->sh->full_logged >= 60) {
+        /* one line a minute for the whole zone, whatever the load */
+        zone->sh->full_logged = now;
+        log_full = zone->sh->rooms;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (log_full) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "webcall zone \"%V\" is full with %ui live rooms: new "
+                      "rooms are refused with 503 until some expire; make "
+                      "it larger in \"webcall_zone\"",
+                      &zone->name, log_full);
+    }
+
+    return room != NULL ? NGX_OK : NGX_BUSY;
+}
+
+
+/* A visit to an existing room by a genuine token: NGX_DECLINED when its
+ * link has expired. A room the zone does not hold (wiped by a restart,
+ * reclaimed while empty, created on another node) is taken in again; if
+ * there is no space for its record, the answer comes from the token alone. */
+ngx_int_t
+ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token,
+    ngx_http_webcall_room_info_t *info) noexcept
+{
+    ngx_http_webcall_room_t  *room;
+    policy::record            rec;
+    time_t                    now;
+    ngx_int_t                 rc;
+
+    now = ngx_time();
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    room = ngx_http_webcall_room_lookup(zone->sh, token->id);
+
+    if (room != NULL) {
+        rec = ngx_http_webcall_room_record(room);
+
+        if (!policy::link_valid(rec, now)) {
+            ngx_http_webcall_room_free(zone, room);
+            rc = NGX_DECLINED;
+
+        } else {
+            policy::visit(zone->limits, rec, now);
+            ngx_http_webcall_room_store(zone, room, rec);
+            ngx_http_webcall_room_info(room, info);
+        }
+
+    } else if (now >= policy::valid_until_without_record(zone->limits,
+                                                         token->issued))
+    {
+        rc = NGX_DECLINED;
+
+    } else {
+        room = ngx_http_webcall_room_alloc(zone, token, now);
+
+        if (room != NULL) {
+            ngx_http_webcall_room_info(room, info);
+
+        } else {
+            info->expires_at = policy::valid_until_without_record(
+                                   zone->limits, token->issued);
+            info->participants = 0;
+            info->max_participants = token->max_participants;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}

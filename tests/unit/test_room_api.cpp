@@ -1,0 +1,190 @@
+// Rooms API: request body parsing, the error table and the reply bodies.
+#include "cmocka_cxx.h"
+
+#include "room_api.h"
+
+#include <cstring>
+#include <jansson.h>
+#include <string>
+
+using namespace webcall::room_api;
+
+static create_request
+parse(const char *body, unsigned max = 4)
+{
+    return parse_create(body, std::strlen(body), max);
+}
+
+static void
+empty_body_asks_for_the_default(void **)
+{
+    assert_int_equal((int) parse("").err, (int) error::none);
+    assert_int_equal(parse("").max_participants, 0);
+    assert_int_equal((int) parse(" \r\n").err, (int) error::none);
+    assert_int_equal((int) parse("{}").err, (int) error::none);
+    assert_int_equal(parse("{}").max_participants, 0);
+}
+
+static void
+max_participants_within_limits_is_taken(void **)
+{
+    assert_int_equal(parse("{\"maxParticipants\": 3}").max_participants, 3);
+    assert_int_equal(parse("{\"maxParticipants\":4}").max_participants, 4);
+    assert_int_equal(parse("{\"maxParticipants\":2}", 2).max_participants, 2);
+}
+
+static void
+max_participants_out_of_range_is_refused(void **)
+{
+    assert_int_equal((int) parse("{\"maxParticipants\":5}").err,
+                     (int) error::bad_participants);
+    assert_int_equal((int) parse("{\"maxParticipants\":1}").err,
+                     (int) error::bad_participants);
+    assert_int_equal((int) parse("{\"maxParticipants\":-3}").err,
+                     (int) error::bad_participants);
+    assert_int_equal((int) parse("{\"maxParticipants\":3}", 2).err,
+                     (int) error::bad_participants);
+}
+
+static void
+max_participants_of_wrong_type_is_refused(void **)
+{
+    assert_int_equal((int) parse("{\"maxParticipants\":\"3\"}").err,
+                     (int) error::bad_participants);
+    assert_int_equal((int) parse("{\"maxParticipants\":2.5}").err,
+                     (int) error::bad_participants);
+    assert_int_equal((int) parse("{\"maxParticipants\":null}").err,
+                     (int) error::bad_participants);
+}
+
+static void
+malformed_json_is_bad_json(void **)
+{
+    assert_int_equal((int) parse("{").err, (int) error::bad_json);
+    assert_int_equal((int) parse("{\"a\":1,}").err, (int) error::bad_json);
+    assert_int_equal((int) parse("maxParticipants=3").err,
+                     (int) error::bad_json);
+    /* the same key twice could hide which value wins */
+    assert_int_equal(
+        (int) parse("{\"maxParticipants\":2,\"maxParticipants\":4}").err,
+        (int) error::bad_json);
+}
+
+static void
+non_object_or_unknown_key_is_bad_request(void **)
+{
+    assert_int_equal((int) parse("[]").err, (int) error::bad_request);
+    assert_int_equal((int) parse("3").err, (int) error::bad_request);
+    assert_int_equal((int) parse("{\"maxParticipant\":3}").err,
+                     (int) error::bad_request);
+}
+
+static void
+body_over_the_limit_is_too_large(void **)
+{
+    std::string big(body_max + 1, ' ');
+
+    big[0] = '{';
+    assert_int_equal((int) parse_create(big.data(), big.size(), 4).err,
+                     (int) error::too_large);
+}
+
+static void
+every_error_has_status_code_and_sentence(void **)
+{
+    const error all[] = {error::bad_json, error::bad_request,
+                         error::bad_participants, error::bad_token,
+                         error::not_found, error::method_not_allowed,
+                         error::too_large, error::unsupported_media_type,
+                         error::zone_full, error::internal};
+
+    for (error e : all) {
+        error_info info = describe(e);
+        assert_true(info.status >= 400 && info.status < 600);
+        assert_false(info.code.empty());
+        assert_false(info.message.empty());
+    }
+
+    assert_int_equal(describe(error::zone_full).status, 503);
+    assert_int_equal(describe(error::not_found).status, 404);
+}
+
+static void
+times_are_iso_8601_utc(void **)
+{
+    char out[32];
+
+    assert_int_equal(format_time(0, out, sizeof(out)), 20);
+    assert_string_equal(out, "1970-01-01T00:00:00Z");
+    assert_int_equal(format_time(1795242931, out, sizeof(out)), 20);
+    assert_string_equal(out, "2026-11-21T06:35:31Z");
+    assert_int_equal(format_time(0, out, 20), 0);
+}
+
+static json_t *
+load(const char *text, size_t len)
+{
+    json_error_t err;
+    return json_loadb(text, len, 0, &err);
+}
+
+static void
+replies_are_valid_json_with_every_field(void **)
+{
+    char   out[512];
+    size_t n;
+
+    n = write_created({"TOKEN", 1795242931, 0, 2}, "/r/", out, sizeof(out));
+    json_t *created = load(out, n);
+    assert_non_null(created);
+    assert_string_equal(json_string_value(json_object_get(created, "url")),
+                        "/r/TOKEN");
+    assert_string_equal(
+        json_string_value(json_object_get(created, "expiresAt")),
+        "2026-11-21T06:35:31Z");
+    assert_int_equal(
+        json_integer_value(json_object_get(created, "maxParticipants")), 2);
+    json_decref(created);
+
+    n = write_room({"TOKEN", 1795242931, 1, 4}, out, sizeof(out));
+    json_t *room = load(out, n);
+    assert_non_null(room);
+    assert_int_equal(json_integer_value(json_object_get(room, "participants")),
+                     1);
+    json_decref(room);
+
+    n = write_error(error::zone_full, nullptr, out, sizeof(out));
+    json_t *err = load(out, n);
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "error")),
+                        "zone-full");
+    json_decref(err);
+}
+
+static void
+reply_into_a_short_buffer_is_refused(void **)
+{
+    char out[16];
+
+    assert_int_equal(write_room({"TOKEN", 0, 0, 2}, out, sizeof(out)), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(empty_body_asks_for_the_default),
+        cmocka_unit_test(max_participants_within_limits_is_taken),
+        cmocka_unit_test(max_participants_out_of_range_is_refused),
+        cmocka_unit_test(max_participants_of_wrong_type_is_refused),
+        cmocka_unit_test(malformed_json_is_bad_json),
+        cmocka_unit_test(non_object_or_unknown_key_is_bad_request),
+        cmocka_unit_test(body_over_the_limit_is_too_large),
+        cmocka_unit_test(every_error_has_status_code_and_sentence),
+        cmocka_unit_test(times_are_iso_8601_utc),
+        cmocka_unit_test(replies_are_valid_json_with_every_field),
+        cmocka_unit_test(reply_into_a_short_buffer_is_refused),
+    };
+
+    return cmocka_run_group_tests_name("room_api", tests, NULL, NULL);
+}

@@ -1,0 +1,216 @@
+// Room tokens and base58: known vectors, round trips, and every way a link
+// can be damaged or forged.
+#include "cmocka_cxx.h"
+
+#include "base58.h"
+#include "room_token.h"
+
+#include <cstring>
+#include <string>
+
+using namespace webcall;
+
+static std::string
+b58(const std::string &bytes)
+{
+    char   out[128];
+    size_t n = base58::encode(
+        reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), out,
+        sizeof(out));
+    return std::string(out, n);
+}
+
+static void
+base58_matches_known_vectors(void **)
+{
+    assert_string_equal(b58("Hello World!").c_str(), "2NEpo7TZRRrLZSi2U");
+    assert_string_equal(b58("\x61").c_str(), "2g");
+    assert_string_equal(b58("\x62\x62\x62").c_str(), "a3gV");
+    assert_string_equal(b58(std::string("\x00\x00\x28\x7f\xb4\xcd", 6)).c_str(),
+                        "11233QC4");
+}
+
+static void
+base58_decodes_what_it_encodes(void **)
+{
+    uint8_t in[34], out[34];
+    char    text[64];
+
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < sizeof(in); i++) {
+            in[i] = static_cast<uint8_t>((round * 31 + i * 7) & 0xff);
+        }
+        in[0] = static_cast<uint8_t>(round % 3);   /* leading zeros too */
+        size_t n = base58::encode(in, sizeof(in), text, sizeof(text));
+        assert_true(n > 0);
+        assert_true(base58::decode_fixed(std::string_view(text, n), out,
+                                         sizeof(out)));
+        assert_memory_equal(in, out, sizeof(in));
+    }
+}
+
+static void
+base58_refuses_lookalike_characters(void **)
+{
+    uint8_t out[4];
+
+    assert_false(base58::decode_fixed("2g0", out, sizeof(out)));
+    assert_false(base58::decode_fixed("2gO", out, sizeof(out)));
+    assert_false(base58::decode_fixed("2gI", out, sizeof(out)));
+    assert_false(base58::decode_fixed("2gl", out, sizeof(out)));
+    assert_false(base58::decode_fixed("2g+", out, sizeof(out)));
+}
+
+static void
+base58_refuses_a_value_too_big_for_the_buffer(void **)
+{
+    uint8_t out[2];
+
+    /* 58^4 > 65535 */
+    assert_false(base58::decode_fixed("zzzz", out, sizeof(out)));
+    assert_true(base58::decode_fixed("LUv", out, sizeof(out)));
+}
+
+static void
+base58_encode_reports_a_short_buffer(void **)
+{
+    char out[3];
+
+    assert_int_equal(base58::encode(
+        reinterpret_cast<const uint8_t *>("Hello"), 5, out, sizeof(out)), 0);
+}
+
+static room_token::key
+test_key(const char *secret)
+{
+    return room_token::derive_key(
+        reinterpret_cast<const uint8_t *>(secret), std::strlen(secret));
+}
+
+static std::string
+mint_fixed(const room_token::key &k, uint8_t fill, uint8_t maxp,
+           uint32_t now, room_token::room *r = nullptr)
+{
+    uint8_t id[room_token::id_len];
+    char    text[room_token::text_max];
+
+    std::memset(id, fill, sizeof(id));
+    size_t n = room_token::mint_with(k, id, maxp, now, text, sizeof(text), r);
+    assert_true(n > 0);
+    return std::string(text, n);
+}
+
+static void
+genuine_token_is_recognised_with_its_settings(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    room_token::room minted, seen;
+
+    std::string t = mint_fixed(k, 0xab, 3, 1800000000, &minted);
+    assert_int_equal(room_token::verify(k, t, &seen),
+                     (int) room_token::verdict::ok);
+    assert_memory_equal(seen.id, minted.id, room_token::id_len);
+    assert_int_equal(seen.max_participants, 3);
+    assert_int_equal(seen.issued, 1800000000u);
+}
+
+static void
+token_is_url_safe_base58_of_fixed_length(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+
+    for (int fill = 0; fill < 256; fill += 17) {
+        std::string t = mint_fixed(k, static_cast<uint8_t>(fill), 2, 1);
+        assert_int_equal(t.size(), 46);
+        for (char c : t) {
+            assert_true(base58::is_char(c));
+        }
+    }
+}
+
+static void
+minted_tokens_carry_128_random_bits(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    char            a[room_token::text_max], b[room_token::text_max];
+    room_token::room ra, rb;
+
+    size_t na = room_token::mint(k, 2, 100, a, sizeof(a), &ra);
+    size_t nb = room_token::mint(k, 2, 100, b, sizeof(b), &rb);
+    assert_true(na > 0 && nb > 0);
+    assert_memory_not_equal(ra.id, rb.id, room_token::id_len);
+}
+
+static void
+token_signed_with_another_secret_is_forged(void **)
+{
+    room_token::key mine = test_key("0123456789abcdef0123456789abcdef");
+    room_token::key other = test_key("fedcba9876543210fedcba9876543210");
+
+    std::string t = mint_fixed(other, 1, 2, 5);
+    assert_int_equal(room_token::verify(mine, t, nullptr),
+                     (int) room_token::verdict::forged);
+}
+
+static void
+every_altered_character_makes_the_token_refused(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    std::string     t = mint_fixed(k, 9, 2, 5);
+
+    for (size_t i = 0; i < t.size(); i++) {
+        std::string bad = t;
+        bad[i] = (bad[i] == 'z') ? 'y' : 'z';
+        room_token::verdict v = room_token::verify(k, bad, nullptr);
+        assert_int_not_equal((int) v, (int) room_token::verdict::ok);
+    }
+}
+
+static void
+damaged_text_is_malformed_not_forged(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    std::string     t = mint_fixed(k, 9, 2, 5);
+
+    assert_int_equal(room_token::verify(k, t.substr(0, 20), nullptr),
+                     (int) room_token::verdict::malformed);
+    assert_int_equal(room_token::verify(k, t + "zz", nullptr),
+                     (int) room_token::verdict::malformed);
+    assert_int_equal(room_token::verify(k, "0" + t.substr(1), nullptr),
+                     (int) room_token::verdict::malformed);
+    assert_int_equal(room_token::verify(k, "", nullptr),
+                     (int) room_token::verdict::malformed);
+    /* the same number written with a leading '1' is not the same link */
+    assert_int_equal(room_token::verify(k, "1" + t, nullptr),
+                     (int) room_token::verdict::malformed);
+}
+
+static void
+derived_key_depends_on_every_secret_byte(void **)
+{
+    room_token::key a = test_key("0123456789abcdef0123456789abcdef");
+    room_token::key b = test_key("0123456789abcdef0123456789abcdeF");
+
+    assert_memory_not_equal(a.bytes, b.bytes, sizeof(a.bytes));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(base58_matches_known_vectors),
+        cmocka_unit_test(base58_decodes_what_it_encodes),
+        cmocka_unit_test(base58_refuses_lookalike_characters),
+        cmocka_unit_test(base58_refuses_a_value_too_big_for_the_buffer),
+        cmocka_unit_test(base58_encode_reports_a_short_buffer),
+        cmocka_unit_test(genuine_token_is_recognised_with_its_settings),
+        cmocka_unit_test(token_is_url_safe_base58_of_fixed_length),
+        cmocka_unit_test(minted_tokens_carry_128_random_bits),
+        cmocka_unit_test(token_signed_with_another_secret_is_forged),
+        cmocka_unit_test(every_altered_character_makes_the_token_refused),
+        cmocka_unit_test(damaged_text_is_malformed_not_forged),
+        cmocka_unit_test(derived_key_depends_on_every_secret_byte),
+    };
+
+    return cmocka_run_group_tests_name("room_token", tests, NULL, NULL);
+}

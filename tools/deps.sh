@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what webcall's build, `make run` and the tests need, on Debian 12.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(
+    nginx nginx-dev            # the nginx we load into, and its build tree
+    build-essential libssl-dev libjansson-dev
+    libcmocka-dev clang libclang-rt-14-dev   # unit tests and fuzzers
+    coturn                     # the TURN relay
+    chromium firefox-esr libnss3-tools       # end-to-end tests
+    curl openssl ca-certificates
+)
+# Node.js (tests, web build): Debian's, unless one is already installed.
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+        || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    # Debian would start the system nginx and coturn on install; webcall runs
+    # its own, so keep the services from starting (policy-rc.d exit 101).
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod +x "$policy"
+        trap '$sudo rm -f "$policy"' EXIT
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi

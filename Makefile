@@ -64,7 +64,8 @@ module: $(MODULE_SO)
 
 $(MODULE_SO): $(NGX_BUILD)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) $(GLUE_HDRS)
 	$(MAKE) -s -f $(CURDIR)/$(NGX_BUILD)/Makefile -C $(NGX_SRCCOPY) modules
-	cp $(NGX_BUILD)/ngx_http_webcall_module.so $@
+	@# a new inode, so a running nginx keeps its mapped copy intact
+	cp $(NGX_BUILD)/ngx_http_webcall_module.so $@.tmp && mv -f $@.tmp $@
 
 # --- the web client --------------------------------------------------------
 

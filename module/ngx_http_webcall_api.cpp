@@ -46,31 +46,79 @@ ngx_http_webcall_api_zone(ngx_http_request_t *r) noexcept
 }
 
 
-/* The API answers the last one or two path segments, wherever the location
- * is mounted: ".../rooms" and ".../rooms/<token>". */
+/* The API's paths are relative to its location: with "location /api/",
+ * "/api/rooms" and "/api/rooms/<token>"; anything else is 404. (A regex
+ * location has no prefix to strip; there the path must end with them.) */
 ngx_int_t
 ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
 {
-    static const ngx_str_t  rooms = ngx_string("/rooms");
-    ngx_str_t               uri, tail;
-    u_char                 *p, *last;
-    ngx_int_t               rc;
+    static const ngx_str_t     rooms = ngx_string("rooms");
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                  rest, token;
+    u_char                    *p, *last;
+    ngx_int_t                  rc;
 
-    uri = r->uri;
-    last = uri.data + uri.len;
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (uri.len > 1 && last[-1] == '/') {
-        last--;
+    rest = r->uri;
+    last = rest.data + rest.len;
+
+#if (NGX_PCRE)
+    if (clcf->regex == NULL)
+#endif
+    {
+        if (rest.len >= clcf->name.len) {
+            rest.data += clcf->name.len;
+            rest.len -= clcf->name.len;
+        }
     }
 
-    for (p = last; p > uri.data && p[-1] != '/'; p--) { /* void */ }
+    /* "rooms" or "rooms/<token>", with one optional leading slash (for a
+     * location written without its trailing one) and trailing slash */
+    if (rest.len > 0 && rest.data[0] == '/') {
+        rest.data++;
+        rest.len--;
+    }
 
-    tail.data = p;
-    tail.len = last - p;
+    if (rest.len > 0 && last[-1] == '/') {
+        rest.len--;
+    }
 
-    if ((size_t) (last - uri.data) >= rooms.len
-        && ngx_strncmp(last - rooms.len, rooms.data, rooms.len) == 0)
+    token.len = 0;
+    token.data = NULL;
+
+    if (rest.len < rooms.len
+        || ngx_strncmp(rest.data, rooms.data, rooms.len) != 0
+        || (rest.len > rooms.len && rest.data[rooms.len] != '/'))
     {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webcall_api_error(r, api::error::not_found,
+                                          "There is no such API address.");
+    }
+
+    if (rest.len > rooms.len) {
+        token.data = rest.data + rooms.len + 1;
+        token.len = rest.len - rooms.len - 1;
+
+        for (p = token.data; p < token.data + token.len; p++) {
+            if (*p == '/') {
+                rc = ngx_http_discard_request_body(r);
+                if (rc != NGX_OK) {
+                    return rc;
+                }
+
+                return ngx_http_webcall_api_error(r, api::error::not_found,
+                                            "There is no such API address.");
+            }
+        }
+    }
+
+    if (token.len == 0) {
         if (r->method != NGX_HTTP_POST) {
             rc = ngx_http_discard_request_body(r);
             if (rc != NGX_OK) {
@@ -78,7 +126,8 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
             }
 
             ngx_http_webcall_api_header(r, "Allow", "POST");
-            return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
+            return ngx_http_webcall_api_error(r,
+                                              api::error::method_not_allowed,
                                               NULL);
         }
 
@@ -90,21 +139,13 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
         return rc;
     }
 
-    if (p - uri.data <= (ssize_t) rooms.len
-        || ngx_strncmp(p - rooms.len - 1, rooms.data, rooms.len) != 0
-        || p[-1] != '/')
-    {
-        return ngx_http_webcall_api_error(r, api::error::not_found,
-                                          "There is no such API address.");
-    }
-
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ngx_http_webcall_api_header(r, "Allow", "GET, HEAD");
         return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
                                           NULL);
     }
 
-    return ngx_http_webcall_api_get(r, &tail);
+    return ngx_http_webcall_api_get(r, &token);
 }
 
 

@@ -29,6 +29,12 @@ static char *ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static ngx_http_webcall_zone_t *ngx_http_webcall_find_zone(ngx_conf_t *cf,
     ngx_http_webcall_main_conf_t *wmcf, ngx_str_t *name) noexcept;
+static char *ngx_http_webcall_allowed_origins(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf) noexcept;
+static char *ngx_http_webcall_signal_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static ngx_int_t ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept;
+static void ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept;
 
 
 static ngx_command_t  ngx_http_webcall_commands[] = {
@@ -61,6 +67,48 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       offsetof(ngx_http_webcall_loc_conf_t, signal_zone),
       NULL },
 
+    { ngx_string("webcall_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webcall_allowed_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, allowed_origins),
+      NULL },
+
+    { ngx_string("webcall_ws_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, max_message),
+      NULL },
+
+    { ngx_string("webcall_ws_send_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, send_queue),
+      NULL },
+
+    { ngx_string("webcall_ws_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("webcall_signal_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, grace),
+      NULL },
+
+    { ngx_string("webcall_signal_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_webcall_signal_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -89,10 +137,10 @@ ngx_module_t  ngx_http_webcall_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_webcall_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_webcall_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -162,11 +210,41 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
 }
 
 
+static ngx_int_t
+ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept
+{
+    return ngx_http_webcall_ipc_init_process(cycle);
+}
+
+
+static void
+ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept
+{
+    ngx_http_webcall_ipc_exit_process(cycle);
+}
+
+
 static void *
 ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept
 {
-    /* NULL zones mean "not set" */
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_webcall_loc_conf_t));
+    ngx_http_webcall_loc_conf_t  *wlcf;
+
+    /* NULL zones and origins mean "not set" */
+    wlcf = (ngx_http_webcall_loc_conf_t *)
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_webcall_loc_conf_t));
+    if (wlcf == NULL) {
+        return NULL;
+    }
+
+    wlcf->allowed_origins = (ngx_array_t *) NGX_CONF_UNSET_PTR;
+    wlcf->max_message = NGX_CONF_UNSET_SIZE;
+    wlcf->send_queue = NGX_CONF_UNSET_SIZE;
+    wlcf->ping_interval = NGX_CONF_UNSET_MSEC;
+    wlcf->grace = NGX_CONF_UNSET_MSEC;
+    wlcf->rate_messages = NGX_CONF_UNSET_UINT;
+    wlcf->rate_bytes = NGX_CONF_UNSET_SIZE;
+
+    return wlcf;
 }
 
 
@@ -174,8 +252,126 @@ static char *
 ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     noexcept
 {
-    /* handlers are per location and not inherited: a nested location
-     * without the directive serves whatever it is configured to serve */
+    ngx_http_webcall_loc_conf_t *prev = (ngx_http_webcall_loc_conf_t *) parent;
+    ngx_http_webcall_loc_conf_t *conf = (ngx_http_webcall_loc_conf_t *) child;
+
+    /* the zones (handlers) are per location and not inherited; the
+     * WebSocket settings are, like most nginx settings */
+    ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
+    ngx_conf_merge_size_value(conf->max_message, prev->max_message,
+                              64 * 1024);
+    ngx_conf_merge_size_value(conf->send_queue, prev->send_queue,
+                              256 * 1024);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
+    ngx_conf_merge_msec_value(conf->grace, prev->grace, 20000);
+    ngx_conf_merge_uint_value(conf->rate_messages, prev->rate_messages, 50);
+    ngx_conf_merge_size_value(conf->rate_bytes, prev->rate_bytes,
+                              256 * 1024);
+
+    if (conf->max_message < 1024 || conf->max_message > 16 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_ws_max_message\" must be between 1k "
+                           "and 16m (an SDP offer needs a few KB)");
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (conf->send_queue < conf->max_message + 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_ws_send_queue\" must be larger than "
+                           "\"webcall_ws_max_message\" (%uz), or one "
+                           "message could never be sent", conf->max_message);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (conf->ping_interval < 100 || conf->grace > 3600 * 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_ws_ping_interval\" must be at least "
+                           "100ms and \"webcall_signal_grace\" at most 1h");
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webcall_allowed_origins https://app.example.org ...; */
+static char *
+ngx_http_webcall_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept
+{
+    ngx_http_webcall_loc_conf_t  *wlcf = (ngx_http_webcall_loc_conf_t *) conf;
+    ngx_str_t                    *value, *origin;
+    ngx_uint_t                    i;
+
+    if (wlcf->allowed_origins != NGX_CONF_UNSET_PTR) {
+        return (char *) "is duplicate";
+    }
+
+    wlcf->allowed_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                             sizeof(ngx_str_t));
+    if (wlcf->allowed_origins == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strlcasestrn(value[i].data, value[i].data + value[i].len,
+                             (u_char *) "://", 3 - 1) == NULL
+            || value[i].data[value[i].len - 1] == '/')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_allowed_origins\" takes origins "
+                               "like https://call.example.org (scheme, host, "
+                               "optional port, no path), not \"%V\"",
+                               &value[i]);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        origin = (ngx_str_t *) ngx_array_push(wlcf->allowed_origins);
+        if (origin == NULL) {
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webcall_signal_rate MESSAGES_PER_SECOND BYTES_PER_SECOND; */
+static char *
+ngx_http_webcall_signal_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_loc_conf_t  *wlcf = (ngx_http_webcall_loc_conf_t *) conf;
+    ngx_str_t                    *value;
+    ngx_int_t                     n;
+    ssize_t                       bytes;
+
+    if (wlcf->rate_messages != NGX_CONF_UNSET_UINT) {
+        return (char *) "is duplicate";
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+    n = ngx_atoi(value[1].data, value[1].len);
+    bytes = ngx_parse_size(&value[2]);
+
+    if (n < 1 || n > 100000 || bytes < 1024 || bytes > 64 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_signal_rate\" takes messages per "
+                           "second (1 to 100000) and bytes per second "
+                           "(1k to 64m), e.g. \"webcall_signal_rate 50 "
+                           "256k;\"");
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    wlcf->rate_messages = (ngx_uint_t) n;
+    wlcf->rate_bytes = (size_t) bytes;
+
     return NGX_CONF_OK;
 }
 

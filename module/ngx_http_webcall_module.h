@@ -16,12 +16,35 @@ extern "C" {
 #include "room_token.h"
 
 
-#define NGX_HTTP_WEBCALL_SEATS  4
+#define NGX_HTTP_WEBCALL_SEATS    4
+#define NGX_HTTP_WEBCALL_WORKERS  64
+#define NGX_HTTP_WEBCALL_PEER_ID  8
+#define NGX_HTTP_WEBCALL_RESUME   16
+
+#define NGX_HTTP_WEBCALL_SEAT_FREE   0
+#define NGX_HTTP_WEBCALL_SEAT_LIVE   1
+#define NGX_HTTP_WEBCALL_SEAT_GRACE  2
 
 
 extern "C" {
 extern ngx_module_t  ngx_http_webcall_module;
 }
+
+
+/* A participant's seat. Where its connection lives is (worker slot, pid,
+ * session id): plain numbers that mean the same in every process. */
+typedef struct {
+    ngx_queue_t                   grace_link; /* in shctx->grace */
+    int64_t                       grace_until;/* wall clock, ms */
+    uint64_t                      session;
+    ngx_pid_t                     pid;
+    uint32_t                      grace_ms;
+    uint16_t                      worker;
+    u_char                        state;
+    u_char                        index;
+    u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
+    u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
+} ngx_http_webcall_seat_t;
 
 
 /* A room in shared memory; overlays ngx_rbtree_node_t from "color" on, as
@@ -38,9 +61,31 @@ typedef struct {
     int64_t                       last_visit;
     int64_t                       valid_until;
     u_char                        id[webcall::room_token::id_len];
+    ngx_http_webcall_seat_t       seats[NGX_HTTP_WEBCALL_SEATS];
 } ngx_http_webcall_room_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_room_t>);
+
+
+/* A worker's inbox: frames other workers queued for its connections. */
+typedef struct {
+    ngx_pid_t                     pid;        /* 0: the slot is free */
+    ngx_queue_t                   inbox;
+    ngx_uint_t                    queued;
+    size_t                        bytes;
+} ngx_http_webcall_worker_slot_t;
+
+
+/* One queued delivery: a complete server frame for one session, or (code
+ * != 0) an order to close that session with code. */
+typedef struct {
+    ngx_queue_t                   queue;
+    uint64_t                      session;
+    ngx_pid_t                     pid;
+    uint16_t                      close_code;
+    uint32_t                      len;
+    u_char                        data[1];
+} ngx_http_webcall_msg_t;
 
 
 /* The root of a zone, in shared memory. */
@@ -55,6 +100,8 @@ typedef struct {
     uint64_t                      created_total;
     uint64_t                      reclaimed_total;
     uint64_t                      refused_total;
+    ngx_queue_t                   grace;      /* seats, by grace_until */
+    ngx_http_webcall_worker_slot_t workers[NGX_HTTP_WEBCALL_WORKERS];
 } ngx_http_webcall_shctx_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_shctx_t>);
@@ -69,6 +116,7 @@ typedef struct {
     webcall::room_policy::limits  limits;
     ngx_uint_t                    participants;
     ngx_uint_t                    max_participants;
+    ngx_int_t                     slot;       /* ours in sh->workers */
     unsigned                      declared:1;
 } ngx_http_webcall_zone_t;
 
@@ -95,7 +143,41 @@ typedef struct {
 typedef struct {
     ngx_http_webcall_zone_t      *api_zone;
     ngx_http_webcall_zone_t      *signal_zone;
+    ngx_array_t                  *allowed_origins;   /* ngx_str_t */
+    size_t                        max_message;
+    size_t                        send_queue;
+    ngx_msec_t                    ping_interval;
+    ngx_msec_t                    grace;
+    ngx_uint_t                    rate_messages;
+    size_t                        rate_bytes;
 } ngx_http_webcall_loc_conf_t;
+
+
+/* Where a seat's connection lives, copied out of the zone under the lock. */
+typedef struct {
+    uint64_t                      session;
+    ngx_pid_t                     pid;
+    uint16_t                      worker;
+} ngx_http_webcall_target_t;
+
+
+/* What happened to a room when somebody joined, left or timed out: who to
+ * tell, copied out under the lock so the telling happens after it. */
+typedef struct {
+    ngx_int_t                     rc;
+    ngx_uint_t                    seat;
+    ngx_uint_t                    resumed;
+    ngx_uint_t                    max_participants;
+    u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
+    u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
+    ngx_uint_t                    npeers;
+    u_char                        peers[NGX_HTTP_WEBCALL_SEATS]
+                                       [NGX_HTTP_WEBCALL_PEER_ID];
+    ngx_uint_t                    ntell;
+    ngx_http_webcall_target_t     tell[NGX_HTTP_WEBCALL_SEATS];
+    ngx_uint_t                    replaced;
+    ngx_http_webcall_target_t     old;
+} ngx_http_webcall_change_t;
 
 
 /* What a caller learns about a room; copied out of the zone under the lock. */
@@ -116,8 +198,44 @@ ngx_int_t ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *room,
     ngx_http_webcall_room_info_t *info) noexcept;
 
+ngx_http_webcall_room_t *ngx_http_webcall_room_find(
+    ngx_http_webcall_zone_t *zone, const webcall::room_token::room *token,
+    time_t now) noexcept;
+void ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, time_t now) noexcept;
+
+/* ngx_http_webcall_seat.cpp */
+void ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, const u_char *resume,
+    const ngx_http_webcall_target_t *me, uint32_t grace_ms,
+    ngx_http_webcall_change_t *ch) noexcept;
+void ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_uint_t seat,
+    uint64_t session, ngx_uint_t now, ngx_http_webcall_change_t *ch)
+    noexcept;
+ngx_int_t ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, std::string_view to,
+    ngx_http_webcall_target_t *target) noexcept;
+ngx_uint_t ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_change_t *changes, ngx_uint_t n) noexcept;
+void ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone,
+    ngx_pid_t pid) noexcept;
+int64_t ngx_http_webcall_now_ms(void) noexcept;
+
+/* ngx_http_webcall_ipc.cpp */
+ngx_int_t ngx_http_webcall_ipc_init_process(ngx_cycle_t *cycle) noexcept;
+void ngx_http_webcall_ipc_exit_process(ngx_cycle_t *cycle) noexcept;
+ngx_int_t ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_target_t *to, const u_char *frame, size_t len,
+    uint16_t close_code, ngx_log_t *log) noexcept;
+
 /* ngx_http_webcall_api.cpp */
 ngx_int_t ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept;
 
 /* ngx_http_webcall_signal.cpp */
 ngx_int_t ngx_http_webcall_signal_handler(ngx_http_request_t *r) noexcept;
+void ngx_http_webcall_session_deliver(uint64_t session, const u_char *frame,
+    size_t len, uint16_t close_code) noexcept;
+void ngx_http_webcall_sessions_init(void) noexcept;
+size_t ngx_http_webcall_frame_peer_left(u_char *out, size_t cap,
+    const u_char *id) noexcept;

@@ -1,13 +1,1269 @@
 /*
- * webcall: the WebSocket signaling endpoint (webcall_signal). Not built yet:
- * it answers 501 so a client can tell "not available" from "no such room".
+ * webcall: the signaling WebSocket (webcall_signal). nginx accepts the
+ * HTTP request; this file checks the handshake and the room, answers 101
+ * itself and then owns the connection: frames are parsed by the pure codec
+ * (core/ws_frame), messages by core/signal_msg, seats live in the zone and
+ * frames for other workers go through ngx_http_webcall_ipc.cpp.
+ *
+ * Memory per connection: the session and a 4 KiB read buffer in the request
+ * pool; a message buffer and a send buffer only while they hold something
+ * (a send buffer grows to webcall_ws_send_queue at most, then the reader is
+ * too slow and is closed). No per-message allocation: relayed frames are
+ * built in one per-process scratch buffer.
  */
 
 #include "ngx_http_webcall_module.h"
+
+#include "base58.h"
+#include "rate_window.h"
+#include "signal_msg.h"
+#include "ws_frame.h"
+#include "ws_handshake.h"
+
+#include <new>
+#include <openssl/rand.h>
+
+
+namespace ws = webcall::ws;
+namespace sig = webcall::signal;
+
+
+#define NGX_HTTP_WEBCALL_READ_BUF    4096
+#define NGX_HTTP_WEBCALL_CLOSE_WAIT  1000
+#define NGX_HTTP_WEBCALL_REPLY       2048
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;          /* key: session id */
+    ngx_http_request_t            *request;
+    ngx_http_webcall_loc_conf_t   *conf;
+    ngx_http_webcall_zone_t       *zone;
+    webcall::room_token::room      room;
+    ws::parser                    *parser;
+    webcall::rate::limiter         limiter;
+
+    u_char                        *in;
+    u_char                        *pending;       /* pipelined bytes */
+    u_char                        *pending_last;
+
+    u_char                        *msg;
+    size_t                         msg_len;
+    size_t                         msg_cap;
+
+    u_char                        *out;
+    size_t                         out_pos;
+    size_t                         out_last;
+    size_t                         out_cap;
+
+    ngx_event_t                    ping;
+    ngx_event_t                    closing;
+
+    ngx_uint_t                     seat;
+    u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
+
+    unsigned                       joined:1;
+    unsigned                       left:1;
+    unsigned                       close_sent:1;
+    unsigned                       close_received:1;
+    unsigned                       awaiting_pong:1;
+    unsigned                       finish_when_flushed:1;
+    unsigned                       done:1;
+} ngx_http_webcall_session_t;
+
+
+static ngx_rbtree_t        ngx_http_webcall_sessions;
+static ngx_rbtree_node_t   ngx_http_webcall_sessions_sentinel;
+static uint64_t            ngx_http_webcall_next_session;
+static u_char             *ngx_http_webcall_scratch;
+static size_t              ngx_http_webcall_scratch_cap;
+
+
+static ngx_int_t ngx_http_webcall_handshake(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
+    char *accept) noexcept;
+static ngx_int_t ngx_http_webcall_refuse(ngx_http_request_t *r,
+    ngx_int_t status, const char *why) noexcept;
+static ngx_table_elt_t *ngx_http_webcall_header(ngx_http_request_t *r,
+    std::string_view name) noexcept;
+static ngx_uint_t ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf) noexcept;
+static ngx_int_t ngx_http_webcall_session_start(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
+    const char *accept) noexcept;
+static void ngx_http_webcall_session_cleanup(void *data) noexcept;
+static void ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept;
+static void ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept;
+static ngx_int_t ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s,
+    u_char *p, size_t n) noexcept;
+static ngx_int_t ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s,
+    const ws::step &st) noexcept;
+static void ngx_http_webcall_message(ngx_http_webcall_session_t *s,
+    ws::opcode op) noexcept;
+static void ngx_http_webcall_join(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m) noexcept;
+static void ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m, std::string_view text) noexcept;
+static void ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
+    ngx_http_webcall_change_t *ch, const u_char *frame, size_t len) noexcept;
+static void ngx_http_webcall_send_error(ngx_http_webcall_session_t *s,
+    sig::error e) noexcept;
+static ngx_int_t ngx_http_webcall_send_text(ngx_http_webcall_session_t *s,
+    const char *text, size_t len) noexcept;
+static ngx_int_t ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s,
+    const u_char *a, size_t alen, const u_char *b, size_t blen,
+    ngx_uint_t force) noexcept;
+static void ngx_http_webcall_flush(ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_close(ngx_http_webcall_session_t *s,
+    uint16_t code, std::string_view reason) noexcept;
+static void ngx_http_webcall_finish(ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept;
+static void ngx_http_webcall_closing_handler(ngx_event_t *ev) noexcept;
+static size_t ngx_http_webcall_frame(u_char *out, size_t cap,
+    const char *text, size_t len) noexcept;
+static uint64_t ngx_http_webcall_clock_ms(void) noexcept;
+
+
+void
+ngx_http_webcall_sessions_init(void) noexcept
+{
+    ngx_rbtree_init(&ngx_http_webcall_sessions,
+                    &ngx_http_webcall_sessions_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_http_webcall_next_session = 1;
+}
+
+
+static ngx_http_webcall_session_t *
+ngx_http_webcall_session_find(uint64_t id) noexcept
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = ngx_http_webcall_sessions.root;
+    sentinel = ngx_http_webcall_sessions.sentinel;
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    while (node != sentinel) {
+        if (id == node->key) {
+            return (ngx_http_webcall_session_t *) node;
+        }
+
+        node = (id < node->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static uint64_t
+ngx_http_webcall_clock_ms(void) noexcept
+{
+    return (uint64_t) ngx_current_msec;
+}
+
+
+/* A server frame (header + text) for a small message of ours. */
+static size_t
+ngx_http_webcall_frame(u_char *out, size_t cap, const char *text, size_t len)
+    noexcept
+{
+    size_t  h;
+
+    if (len == 0 || ws::header_size(len) + len > cap) {
+        return 0;
+    }
+
+    h = ws::encode_header(out, ws::opcode::text, true, len);
+    ngx_memcpy(out + h, text, len);
+
+    return h + len;
+}
+
+
+size_t
+ngx_http_webcall_frame_peer_left(u_char *out, size_t cap, const u_char *id)
+    noexcept
+{
+    char    text[128];
+    size_t  len;
+
+    len = sig::build_peer_left(text, sizeof(text),
+                               std::string_view((const char *) id,
+                                                NGX_HTTP_WEBCALL_PEER_ID));
+    return ngx_http_webcall_frame(out, cap, text, len);
+}
 
 
 ngx_int_t
 ngx_http_webcall_signal_handler(ngx_http_request_t *r) noexcept
 {
-    return NGX_HTTP_NOT_IMPLEMENTED;
+    ngx_http_webcall_loc_conf_t  *conf;
+    webcall::room_token::room     room;
+    char                          accept[ws::accept_len];
+    ngx_int_t                     rc;
+
+    conf = (ngx_http_webcall_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_webcall_module);
+
+    rc = ngx_http_webcall_handshake(r, conf, &room, accept);
+
+    if (rc == 426) {
+        /* nginx has no 426 page of its own: send the status line ourselves */
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+        r->headers_out.status = 426;
+        r->headers_out.content_length_n = 0;
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_webcall_session_start(r, conf, &room, accept);
+}
+
+
+/* Everything that can refuse the connection is checked here, before the
+ * 101: the request's shape, the Origin, and the room. */
+static ngx_int_t
+ngx_http_webcall_handshake(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
+    char *accept) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_http_webcall_room_info_t   info;
+    ngx_table_elt_t               *key, *version, *h;
+    std::string_view               token;
+    u_char                        *p, *last;
+
+    if (r != r->main || r->method != NGX_HTTP_GET
+        || r->http_version != NGX_HTTP_VERSION_11)
+    {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                       "not a GET over HTTP/1.1");
+    }
+
+    h = ngx_http_webcall_header(r, "Upgrade");
+    if (h == NULL
+        || !ws::header_has_token({(const char *) h->value.data,
+                                  h->value.len}, "websocket"))
+    {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                       "no \"Upgrade: websocket\"");
+    }
+
+    h = ngx_http_webcall_header(r, "Connection");
+    if (h == NULL
+        || !ws::header_has_token({(const char *) h->value.data,
+                                  h->value.len}, "upgrade"))
+    {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                       "no \"Connection: upgrade\"");
+    }
+
+    version = ngx_http_webcall_header(r, "Sec-WebSocket-Version");
+    if (version == NULL || version->value.len != 2
+        || ngx_strncmp(version->value.data, "13", 2) != 0)
+    {
+        h = (ngx_table_elt_t *) ngx_list_push(&r->headers_out.headers);
+        if (h != NULL) {
+            h->hash = 1;
+            ngx_str_set(&h->key, "Sec-WebSocket-Version");
+            ngx_str_set(&h->value, "13");
+        }
+        return ngx_http_webcall_refuse(r, 426,
+                                       "Sec-WebSocket-Version is not 13");
+    }
+
+    key = ngx_http_webcall_header(r, "Sec-WebSocket-Key");
+    if (key == NULL
+        || !ws::key_valid({(const char *) key->value.data, key->value.len})
+        || !ws::accept_value({(const char *) key->value.data,
+                              key->value.len}, accept))
+    {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                       "no valid Sec-WebSocket-Key");
+    }
+
+    if (!ngx_http_webcall_origin_allowed(r, conf)) {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_FORBIDDEN,
+                                       "its Origin is not allowed "
+                                       "(see webcall_allowed_origins)");
+    }
+
+    /* the token is the last path segment: /ws/<token> */
+    last = r->uri.data + r->uri.len;
+    for (p = last; p > r->uri.data && p[-1] != '/'; p--) { /* void */ }
+    token = std::string_view((const char *) p, last - p);
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    switch (webcall::room_token::verify(wmcf->token_key, token, room)) {
+    case webcall::room_token::verdict::malformed:
+        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                       "the room token is malformed");
+    case webcall::room_token::verdict::forged:
+        return ngx_http_webcall_refuse(r, NGX_HTTP_NOT_FOUND,
+                                       "the room token is not genuine");
+    case webcall::room_token::verdict::ok:
+        break;
+    }
+
+    if (ngx_http_webcall_room_visit(conf->signal_zone, room, &info)
+        != NGX_OK)
+    {
+        return ngx_http_webcall_refuse(r, NGX_HTTP_NOT_FOUND,
+                                       "the room has expired");
+    }
+
+    return NGX_OK;
+}
+
+
+/* One info line per refused handshake, so a sysadmin can see why a
+ * client could not connect (a proxy dropping Upgrade, a wrong Origin). */
+static ngx_int_t
+ngx_http_webcall_refuse(ngx_http_request_t *r, ngx_int_t status,
+    const char *why) noexcept
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webcall: WebSocket handshake refused with %i: %s",
+                  status, why);
+    return status;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_webcall_header(ngx_http_request_t *r, std::string_view name)
+    noexcept
+{
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    ngx_uint_t        i;
+
+    for (part = &r->headers_in.headers.part; part != NULL; part = part->next)
+    {
+        h = (ngx_table_elt_t *) part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == name.size()
+                && ngx_strncasecmp(h[i].key.data, (u_char *) name.data(),
+                                   name.size()) == 0)
+            {
+                return &h[i];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Cross-site WebSocket hijacking: a browser always sends Origin, so a page
+ * of another site is refused unless listed. Without Origin it is not a
+ * browser (a test client, a monitoring probe) and cookies are not at stake,
+ * since webcall uses none. */
+static ngx_uint_t
+ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf) noexcept
+{
+    ngx_table_elt_t  *origin, *host;
+    ngx_str_t        *allowed;
+    u_char           *p, *end;
+    ngx_uint_t        i;
+
+    origin = ngx_http_webcall_header(r, "Origin");
+    if (origin == NULL) {
+        return 1;
+    }
+
+    if (conf->allowed_origins != NULL) {
+        allowed = (ngx_str_t *) conf->allowed_origins->elts;
+
+        for (i = 0; i < conf->allowed_origins->nelts; i++) {
+            if (allowed[i].len == origin->value.len
+                && ngx_strncasecmp(allowed[i].data, origin->value.data,
+                                   allowed[i].len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    /* same host: "scheme://host[:port]" against the Host header */
+    host = r->headers_in.host;
+    p = origin->value.data;
+    end = p + origin->value.len;
+    p = ngx_strlcasestrn(p, end, (u_char *) "://", 3 - 1);
+    if (host == NULL || p == NULL) {
+        return 0;
+    }
+
+    p += 3;
+
+    return (size_t) (end - p) == host->value.len
+           && ngx_strncasecmp(p, host->value.data, host->value.len) == 0;
+}
+
+
+static ngx_int_t
+ngx_http_webcall_session_start(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
+    const char *accept) noexcept
+{
+    ngx_http_webcall_session_t  *s;
+    ngx_http_cleanup_t          *cln;
+    ngx_connection_t            *c;
+    webcall::rate::config        rates;
+    u_char                       head[160], *p;
+
+    c = r->connection;
+
+    s = (ngx_http_webcall_session_t *)
+            ngx_pcalloc(r->pool, sizeof(ngx_http_webcall_session_t));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->in = (u_char *) ngx_palloc(r->pool, NGX_HTTP_WEBCALL_READ_BUF);
+    p = (u_char *) ngx_palloc(r->pool, sizeof(ws::parser));
+    cln = ngx_http_cleanup_add(r, 0);
+    if (s->in == NULL || p == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the parser holds no resources: the pool frees it without a dtor */
+    static_assert(std::is_trivially_destructible_v<ws::parser>);
+    s->parser = new (p) ws::parser(conf->max_message);
+
+    s->request = r;
+    s->conf = conf;
+    s->zone = conf->signal_zone;
+    s->room = *room;
+    s->node.key = (ngx_rbtree_key_t) ngx_http_webcall_next_session++;
+
+    rates.messages = {(uint32_t) conf->rate_messages,
+                      (uint32_t) conf->rate_messages * 4};
+    rates.bytes = {(uint32_t) conf->rate_bytes,
+                   (uint32_t) conf->rate_bytes * 4};
+    webcall::rate::init(s->limiter, rates, ngx_http_webcall_clock_ms());
+
+    s->ping.handler = ngx_http_webcall_ping_handler;
+    s->ping.data = s;
+    s->ping.log = c->log;
+    s->closing.handler = ngx_http_webcall_closing_handler;
+    s->closing.data = s;
+    s->closing.log = c->log;
+
+    cln->handler = ngx_http_webcall_session_cleanup;
+    cln->data = s;
+
+    ngx_rbtree_insert(&ngx_http_webcall_sessions, &s->node);
+
+    /* bytes the client sent right after its handshake are not lost */
+    if (r->header_in->pos < r->header_in->last) {
+        s->pending = r->header_in->pos;
+        s->pending_last = r->header_in->last;
+        r->header_in->pos = r->header_in->last;
+    }
+
+    /* the 101 is written by us, not by nginx's header filters: from here
+     * on the connection carries WebSocket frames only */
+    p = ngx_sprintf(head, "HTTP/1.1 101 Switching Protocols\r\n"
+                          "Upgrade: websocket\r\n"
+                          "Connection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: %*s\r\n\r\n",
+                    (size_t) ws::accept_len, accept);
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    r->header_sent = 1;
+    r->keepalive = 0;
+    r->lingering_close = 0;
+    r->main->count++;
+    r->read_event_handler = ngx_http_webcall_ws_read;
+    r->write_event_handler = ngx_http_webcall_ws_write;
+
+    /* an idle connection: at graceful shutdown nginx closes it, and our
+     * cleanup says 1001 "going away" so the client resumes elsewhere */
+    c->idle = 1;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (ngx_http_webcall_send_frame(s, head, p - head, NULL, 0, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_add_timer(&s->ping, conf->ping_interval);
+
+    /* reads and the first flush happen from the event loop, after nginx
+     * is done with the content phase */
+    ngx_post_event(c->read, &ngx_posted_events);
+    ngx_post_event(c->write, &ngx_posted_events);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webcall_session_cleanup(void *data) noexcept
+{
+    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) data;
+    ngx_http_webcall_change_t    ch;
+    ngx_connection_t            *c;
+    u_char                       frame[127];
+    size_t                       len;
+
+    c = s->request->connection;
+    s->done = 1;
+
+    /* shutdown or reload: one best-effort "going away" so the client comes
+     * back with its resume secret to a new worker */
+    if (!s->close_sent && !c->error && !c->timedout && s->out_pos == s->out_last) {
+        len = ws::encode_close(frame, 1001, "server going away");
+        (void) c->send(c, frame, len);
+    }
+
+    if (s->joined && !s->left) {
+        ngx_memzero(&ch, sizeof(ch));
+        ngx_http_webcall_seat_leave(s->zone, &s->room, s->seat,
+                                    s->node.key, 0, &ch);
+    }
+
+    if (s->ping.timer_set) {
+        ngx_del_timer(&s->ping);
+    }
+
+    if (s->closing.timer_set) {
+        ngx_del_timer(&s->closing);
+    }
+
+    if (s->ping.posted) {
+        ngx_delete_posted_event(&s->ping);
+    }
+
+    ngx_rbtree_delete(&ngx_http_webcall_sessions, &s->node);
+
+    ngx_free(s->msg);
+    ngx_free(s->out);
+    s->msg = NULL;
+    s->out = NULL;
+}
+
+
+static void
+ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_session_t  *s;
+    ngx_connection_t            *c;
+    ssize_t                      n;
+    u_char                      *p;
+    size_t                       len;
+
+    s = (ngx_http_webcall_session_t *) r->cleanup->data;
+    c = r->connection;
+
+    if (s->done) {
+        return;
+    }
+
+    if (s->pending != NULL) {
+        p = s->pending;
+        len = s->pending_last - s->pending;
+        s->pending = NULL;
+
+        if (ngx_http_webcall_ws_input(s, p, len) != NGX_OK) {
+            return;
+        }
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, s->in, NGX_HTTP_WEBCALL_READ_BUF);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            /* the peer is gone; without "bye" its seat waits out grace */
+            c->error = 1;
+            ngx_http_webcall_finish(s);
+            return;
+        }
+
+        if (ngx_http_webcall_ws_input(s, s->in, (size_t) n) != NGX_OK) {
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_webcall_finish(s);
+    }
+}
+
+
+/* Feeds received bytes to the frame parser; NGX_ERROR once the session is
+ * over (nothing more may be done with it then). */
+static ngx_int_t
+ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
+    noexcept
+{
+    ws::step  st;
+
+    for ( ;; ) {
+        st = s->parser->next(p, n);
+        p += st.consumed;
+        n -= st.consumed;
+
+        switch (st.ev) {
+
+        case ws::event::need_more:
+            return NGX_OK;
+
+        case ws::event::data:
+            if (ngx_http_webcall_ws_append(s, st) != NGX_OK) {
+                return NGX_ERROR;
+            }
+            break;
+
+        case ws::event::message_end:
+            if (!s->close_sent) {
+                ngx_http_webcall_message(s, st.message_op);
+            }
+            s->msg_len = 0;
+            break;
+
+        case ws::event::ping:
+            if (!webcall::rate::allow(s->limiter,
+                                      ngx_http_webcall_clock_ms(), st.len))
+            {
+                ngx_http_webcall_send_error(s, sig::error::rate_limited);
+                break;
+            }
+            if (!s->close_sent) {
+                u_char h[10];
+                size_t hl = ws::encode_header(h, ws::opcode::pong, true,
+                                              st.len);
+                (void) ngx_http_webcall_send_frame(s, h, hl, st.data,
+                                                   st.len, 0);
+            }
+            break;
+
+        case ws::event::pong:
+            s->awaiting_pong = 0;
+            break;
+
+        case ws::event::close:
+            s->close_received = 1;
+            s->finish_when_flushed = 1;
+            /* echo the peer's code; 1005 means it sent none */
+            ngx_http_webcall_close(s, st.close_code, "");
+            ngx_http_webcall_flush(s);
+            return NGX_ERROR;
+
+        case ws::event::error:
+            ngx_log_error(NGX_LOG_INFO, s->request->connection->log, 0,
+                          "webcall: WebSocket protocol error: %s",
+                          ws::to_string(st.err).data());
+            ngx_http_webcall_close(s, st.close_code, ws::to_string(st.err));
+            return NGX_ERROR;
+        }
+
+        if (s->done) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* Collects a message's payload; the buffer is sized from what the frame
+ * headers announce (already checked against the limit by the parser). */
+static ngx_int_t
+ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
+    noexcept
+{
+    size_t   need, cap;
+    u_char  *buf;
+
+    need = s->msg_len + st.len;
+
+    if (need > s->msg_cap) {
+        cap = ngx_max(need, (size_t) s->parser->announced_size());
+        cap = ngx_max(cap, (size_t) 1024);
+
+        buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
+        if (buf == NULL) {
+            ngx_http_webcall_close(s, 1011, "out of memory");
+            return NGX_ERROR;
+        }
+
+        if (s->msg_len > 0) {
+            ngx_memcpy(buf, s->msg, s->msg_len);
+        }
+
+        ngx_free(s->msg);
+        s->msg = buf;
+        s->msg_cap = cap;
+    }
+
+    ngx_memcpy(s->msg + s->msg_len, st.data, st.len);
+    s->msg_len = need;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
+    noexcept
+{
+    std::string_view        text((const char *) s->msg, s->msg_len);
+    sig::parse_result       res;
+    std::optional<sig::error> order;
+
+    if (!webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(),
+                              s->msg_len))
+    {
+        ngx_http_webcall_send_error(s, sig::error::rate_limited);
+        return;
+    }
+
+    if (op != ws::opcode::text) {
+        ngx_http_webcall_send_error(s, sig::error::bad_message);
+        return;
+    }
+
+    res = sig::parse_client(text, s->conf->max_message);
+    if (!res) {
+        ngx_http_webcall_send_error(s, *res.err);
+        return;
+    }
+
+    order = sig::check_order(s->joined, res.msg.type);
+    if (order) {
+        ngx_http_webcall_send_error(s, *order);
+        return;
+    }
+
+    switch (res.msg.type) {
+    case sig::msg_type::join:
+        ngx_http_webcall_join(s, res.msg);
+        break;
+    case sig::msg_type::bye:
+        ngx_http_webcall_bye(s);
+        break;
+    default:
+        ngx_http_webcall_relay(s, res.msg, text);
+        break;
+    }
+
+    /* a large message buffer is not kept for an idle connection */
+    if (s->msg_cap > 16384) {
+        ngx_free(s->msg);
+        s->msg = NULL;
+        s->msg_cap = 0;
+    }
+}
+
+
+static void
+ngx_http_webcall_random_id(u_char *id) noexcept
+{
+    u_char  r[NGX_HTTP_WEBCALL_PEER_ID];
+
+    if (RAND_bytes(r, sizeof(r)) != 1) {
+        ngx_memzero(r, sizeof(r));
+    }
+
+    /* 58 * 4 = 232: rejecting nothing skews the odds by under 10%, which
+     * only makes guessing an id of one's own room slightly easier */
+    for (size_t i = 0; i < NGX_HTTP_WEBCALL_PEER_ID; i++) {
+        id[i] = (u_char) webcall::base58::alphabet[r[i] % 58];
+    }
+}
+
+
+static void
+ngx_http_webcall_join(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m) noexcept
+{
+    ngx_http_webcall_change_t   ch;
+    ngx_http_webcall_target_t   me;
+    std::string_view            peers[NGX_HTTP_WEBCALL_SEATS];
+    sig::welcome                w;
+    u_char                      resume[NGX_HTTP_WEBCALL_RESUME];
+    u_char                      frame[NGX_HTTP_WEBCALL_REPLY];
+    char                        text[NGX_HTTP_WEBCALL_REPLY];
+    char                        secret[32];
+    const u_char               *want;
+    size_t                      len, slen;
+    ngx_uint_t                  i;
+
+    ngx_memzero(&ch, sizeof(ch));
+    ngx_http_webcall_random_id(ch.id);
+    if (RAND_bytes(ch.resume, sizeof(ch.resume)) != 1) {
+        ngx_http_webcall_send_error(s, sig::error::room_full);
+        return;
+    }
+
+    want = NULL;
+    if (!m.resume.empty()
+        && webcall::base58::decode_fixed(m.resume.view(), resume,
+                                         sizeof(resume)))
+    {
+        want = resume;
+    }
+
+    me.session = s->node.key;
+    me.pid = ngx_pid;
+    me.worker = (uint16_t) (s->zone->slot >= 0 ? s->zone->slot
+                                               : NGX_HTTP_WEBCALL_WORKERS);
+
+    ngx_http_webcall_seat_join(s->zone, &s->room, want, &me,
+                               (uint32_t) s->conf->grace, &ch);
+
+    switch (ch.rc) {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        ngx_http_webcall_send_error(s, sig::error::room_not_found);
+        return;
+    default:
+        ngx_http_webcall_send_error(s, sig::error::room_full);
+        return;
+    }
+
+    s->joined = 1;
+    s->seat = ch.seat;
+    ngx_memcpy(s->peer_id, ch.id, NGX_HTTP_WEBCALL_PEER_ID);
+
+    for (i = 0; i < ch.npeers; i++) {
+        peers[i] = std::string_view((const char *) ch.peers[i],
+                                    NGX_HTTP_WEBCALL_PEER_ID);
+    }
+
+    slen = webcall::base58::encode(ch.resume, sizeof(ch.resume), secret,
+                                   sizeof(secret));
+
+    w.id = std::string_view((const char *) ch.id, NGX_HTTP_WEBCALL_PEER_ID);
+    w.peers = peers;
+    w.peer_count = ch.npeers;
+    w.resume = std::string_view(secret, slen);
+    w.ice_servers_json = "[]";
+    w.max_participants = (unsigned) ch.max_participants;
+
+    len = sig::build_welcome(text, sizeof(text), w);
+    (void) ngx_http_webcall_send_text(s, text, len);
+
+    len = sig::build_peer_joined(text, sizeof(text), w.id, ch.resumed);
+    len = ngx_http_webcall_frame(frame, sizeof(frame), text, len);
+    ngx_http_webcall_tell(s, &ch, frame, len);
+
+    if (ch.replaced) {
+        ngx_http_webcall_deliver(s->zone, &ch.old, NULL, 0,
+                                 (uint16_t) sig::close_code::replaced,
+                                 s->request->connection->log);
+    }
+}
+
+
+static void
+ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
+    ngx_http_webcall_change_t *ch, const u_char *frame, size_t len) noexcept
+{
+    ngx_uint_t  i;
+
+    if (len == 0) {
+        return;
+    }
+
+    for (i = 0; i < ch->ntell; i++) {
+        ngx_http_webcall_deliver(s->zone, &ch->tell[i], frame, len, 0,
+                                 s->request->connection->log);
+    }
+}
+
+
+/* Relays an offer, answer or candidate: the client's own text with "from"
+ * spliced in, framed once in the process's scratch buffer. */
+static void
+ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m, std::string_view text) noexcept
+{
+    ngx_http_webcall_target_t  to;
+    std::string_view           from((const char *) s->peer_id,
+                                    NGX_HTTP_WEBCALL_PEER_ID);
+    size_t                     len, h, need;
+    u_char                    *buf;
+
+    if (ngx_http_webcall_seat_target(s->zone, &s->room, m.to.view(), &to)
+        != NGX_OK || to.session == s->node.key)
+    {
+        ngx_http_webcall_send_error(s, sig::error::peer_not_found);
+        return;
+    }
+
+    len = sig::relay_length(text, from);
+    need = ws::header_size(len) + len;
+
+    if (need > ngx_http_webcall_scratch_cap) {
+        buf = (u_char *) ngx_alloc(ngx_max(need, (size_t) 16384),
+                                   s->request->connection->log);
+        if (buf == NULL) {
+            return;
+        }
+
+        ngx_free(ngx_http_webcall_scratch);
+        ngx_http_webcall_scratch = buf;
+        ngx_http_webcall_scratch_cap = ngx_max(need, (size_t) 16384);
+    }
+
+    h = ws::encode_header(ngx_http_webcall_scratch, ws::opcode::text, true,
+                          len);
+    if (sig::build_relay((char *) ngx_http_webcall_scratch + h, len, text,
+                         from) != len)
+    {
+        ngx_http_webcall_send_error(s, sig::error::bad_message);
+        return;
+    }
+
+    ngx_http_webcall_deliver(s->zone, &to, ngx_http_webcall_scratch, h + len,
+                             0, s->request->connection->log);
+}
+
+
+static void
+ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
+{
+    ngx_http_webcall_change_t  ch;
+    u_char                     frame[64];
+    size_t                     len;
+
+    ngx_memzero(&ch, sizeof(ch));
+    ngx_http_webcall_seat_leave(s->zone, &s->room, s->seat, s->node.key, 1,
+                                &ch);
+    s->left = 1;
+
+    if (ch.rc == NGX_OK) {
+        len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame), ch.id);
+        ngx_http_webcall_tell(s, &ch, frame, len);
+    }
+
+    ngx_http_webcall_close(s, 1000, "bye");
+}
+
+
+static void
+ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e)
+    noexcept
+{
+    sig::error_info  info;
+    char             text[512];
+    size_t           len;
+
+    info = sig::describe(e);
+    len = sig::build_error(text, sizeof(text), e, "");
+    (void) ngx_http_webcall_send_text(s, text, len);
+
+    if (info.close) {
+        ngx_http_webcall_close(s, (uint16_t) *info.close,
+                               sig::close_reason(*info.close));
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webcall_send_text(ngx_http_webcall_session_t *s, const char *text,
+    size_t len) noexcept
+{
+    u_char  h[10];
+    size_t  hl;
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    hl = ws::encode_header(h, ws::opcode::text, true, len);
+
+    return ngx_http_webcall_send_frame(s, h, hl, (const u_char *) text, len,
+                                       0);
+}
+
+
+/* Queues a frame (two pieces: header and payload) and writes what the
+ * socket takes. Past webcall_ws_send_queue the reader is too slow: it is
+ * closed rather than buffered for without bound. */
+static ngx_int_t
+ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
+    size_t alen, const u_char *b, size_t blen, ngx_uint_t force) noexcept
+{
+    size_t   used, need, cap;
+    u_char  *buf;
+
+    if (s->done || (s->close_sent && !force)) {
+        return NGX_DECLINED;
+    }
+
+    used = s->out_last - s->out_pos;
+    need = alen + blen;
+
+    if (!force && used + need > s->conf->send_queue) {
+        ngx_log_error(NGX_LOG_INFO, s->request->connection->log, 0,
+                      "webcall: closing a client that reads too slowly "
+                      "(%uz bytes queued)", used);
+        ngx_http_webcall_close(s, 1008, "send queue full");
+        return NGX_DECLINED;
+    }
+
+    if (s->out_cap - s->out_last < need) {
+        if (s->out_pos > 0) {
+            ngx_memmove(s->out, s->out + s->out_pos, used);
+            s->out_pos = 0;
+            s->out_last = used;
+        }
+
+        if (s->out_cap - s->out_last < need) {
+            cap = ngx_max(s->out_cap * 2, used + need);
+            cap = ngx_max(cap, (size_t) 2048);
+
+            buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (used > 0) {
+                ngx_memcpy(buf, s->out, used);
+            }
+
+            ngx_free(s->out);
+            s->out = buf;
+            s->out_cap = cap;
+        }
+    }
+
+    ngx_memcpy(s->out + s->out_last, a, alen);
+    if (blen > 0) {
+        ngx_memcpy(s->out + s->out_last + alen, b, blen);
+    }
+    s->out_last += need;
+
+    ngx_http_webcall_flush(s);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webcall_flush(ngx_http_webcall_session_t *s) noexcept
+{
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_connection_t          *c;
+    ssize_t                    n;
+
+    c = s->request->connection;
+
+    if (s->done) {
+        return;
+    }
+
+    while (s->out_pos < s->out_last) {
+        n = c->send(c, s->out + s->out_pos, s->out_last - s->out_pos);
+
+        if (n == NGX_AGAIN || n == 0) {
+            break;
+        }
+
+        if (n == NGX_ERROR) {
+            c->error = 1;
+            ngx_http_webcall_finish(s);
+            return;
+        }
+
+        s->out_pos += n;
+    }
+
+    if (s->out_pos < s->out_last) {
+        clcf = (ngx_http_core_loc_conf_t *)
+                   ngx_http_get_module_loc_conf(s->request,
+                                                ngx_http_core_module);
+
+        if (!c->write->timer_set) {
+            ngx_add_timer(c->write, clcf->send_timeout);
+        }
+
+        if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+            ngx_http_webcall_finish(s);
+        }
+
+        return;
+    }
+
+    s->out_pos = 0;
+    s->out_last = 0;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    /* a big send buffer is not kept for an idle connection */
+    if (s->out_cap > 16384) {
+        ngx_free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
+
+    if (s->finish_when_flushed) {
+        ngx_http_webcall_finish(s);
+    }
+}
+
+
+static void
+ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_session_t  *s;
+    ngx_connection_t            *c;
+
+    s = (ngx_http_webcall_session_t *) r->cleanup->data;
+    c = r->connection;
+
+    if (c->write->timedout) {
+        /* send_timeout passed with the client reading nothing */
+        c->timedout = 1;
+        ngx_http_webcall_finish(s);
+        return;
+    }
+
+    ngx_http_webcall_flush(s);
+}
+
+
+/* Sends our one close frame and gives the client a moment to answer. */
+static void
+ngx_http_webcall_close(ngx_http_webcall_session_t *s, uint16_t code,
+    std::string_view reason) noexcept
+{
+    u_char  frame[127];
+    size_t  len;
+
+    if (s->close_sent || s->done) {
+        return;
+    }
+
+    len = ws::encode_close(frame, code, reason);
+    (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 1);
+    s->close_sent = 1;
+
+    if (s->done) {
+        return;
+    }
+
+    if (s->close_received) {
+        s->finish_when_flushed = 1;
+    }
+
+    if (!s->closing.timer_set) {
+        ngx_add_timer(&s->closing, NGX_HTTP_WEBCALL_CLOSE_WAIT);
+    }
+}
+
+
+/* Ends the request exactly once; the cleanup frees the seat or starts its
+ * grace period. */
+static void
+ngx_http_webcall_finish(ngx_http_webcall_session_t *s) noexcept
+{
+    ngx_http_request_t  *r;
+
+    if (s->done) {
+        return;
+    }
+
+    s->done = 1;
+    r = s->request;
+
+    ngx_http_finalize_request(r, NGX_ERROR);
+}
+
+
+static void
+ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept
+{
+    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
+    ngx_connection_t            *c;
+    u_char                       frame[2];
+
+    c = s->request->connection;
+
+    if (!s->joined) {
+        ngx_http_webcall_close(s, 1008, "join expected");
+
+    } else if (s->awaiting_pong) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "webcall: closing a client that stopped answering pings");
+        c->timedout = 1;
+        ngx_http_webcall_finish(s);
+
+    } else {
+        s->awaiting_pong = 1;
+        (void) ws::encode_header(frame, ws::opcode::ping, true, 0);
+        (void) ngx_http_webcall_send_frame(s, frame, 2, NULL, 0, 0);
+
+        if (!s->done) {
+            ngx_add_timer(&s->ping, s->conf->ping_interval);
+        }
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_webcall_closing_handler(ngx_event_t *ev) noexcept
+{
+    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
+    ngx_connection_t            *c;
+
+    c = s->request->connection;
+    ngx_http_webcall_finish(s);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* A frame for one of this worker's sessions, from this worker or from its
+ * inbox; close_code != 0 closes the session instead. */
+void
+ngx_http_webcall_session_deliver(uint64_t session, const u_char *frame,
+    size_t len, uint16_t close_code) noexcept
+{
+    ngx_http_webcall_session_t  *s;
+    ngx_connection_t            *c;
+
+    s = ngx_http_webcall_session_find(session);
+    if (s == NULL || s->done) {
+        return;
+    }
+
+    c = s->request->connection;
+
+    if (close_code != 0) {
+        if (close_code == (uint16_t) sig::close_code::replaced) {
+            /* the seat belongs to the new connection now: no grace */
+            s->left = 1;
+        }
+
+        ngx_http_webcall_close(s, close_code,
+            sig::close_reason(static_cast<sig::close_code>(close_code)));
+
+    } else {
+        (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 0);
+    }
+
+    ngx_http_run_posted_requests(c);
 }

@@ -102,6 +102,11 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
                     ngx_http_webcall_rbtree_insert_value);
     ngx_queue_init(&sh->fresh);
     ngx_queue_init(&sh->used);
+    ngx_queue_init(&sh->grace);
+
+    for (ngx_uint_t i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
+        ngx_queue_init(&sh->workers[i].inbox);
+    }
 
     len = sizeof(" in webcall_zone \"\"") + shm_zone->shm.name.len;
 
@@ -263,6 +268,11 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     rec = policy::create(zone->limits, token->issued, now);
     room->created = rec.created;
 
+    for (ngx_uint_t i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
+        room->seats[i].index = (u_char) i;
+        ngx_queue_init(&room->seats[i].grace_link);
+    }
+
     ngx_rbtree_insert(&zone->sh->rbtree, node);
     ngx_queue_init(&room->queue);
     ngx_http_webcall_room_store(zone, room, rec);
@@ -325,6 +335,50 @@ ngx_http_webcall_room_info(const ngx_http_webcall_room_t *room,
     info->expires_at = room->valid_until;
     info->participants = room->participants;
     info->max_participants = room->max_participants;
+}
+
+
+/* The room of a genuine token, taken in again if the zone does not hold
+ * it. NULL with *rc NGX_DECLINED when its link expired, NGX_BUSY when there
+ * is no space for it. Called with the lock held. */
+ngx_http_webcall_room_t *
+ngx_http_webcall_room_find(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, time_t now) noexcept
+{
+    ngx_http_webcall_room_t  *room;
+
+    room = ngx_http_webcall_room_lookup(zone->sh, token->id);
+
+    if (room != NULL) {
+        if (policy::link_valid(ngx_http_webcall_room_record(room), now)) {
+            return room;
+        }
+
+        ngx_http_webcall_room_free(zone, room);
+        return NULL;
+    }
+
+    if (now >= policy::valid_until_without_record(zone->limits,
+                                                  token->issued))
+    {
+        return NULL;
+    }
+
+    return ngx_http_webcall_room_alloc(zone, token, now);
+}
+
+
+/* A visit after the seats changed: extends the link and moves the room to
+ * the queue its occupancy belongs to. Called with the lock held. */
+void
+ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, time_t now) noexcept
+{
+    policy::record  rec;
+
+    rec = ngx_http_webcall_room_record(room);
+    policy::visit(zone->limits, rec, now);
+    ngx_http_webcall_room_store(zone, room, rec);
 }
 
 

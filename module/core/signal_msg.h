@@ -1,0 +1,136 @@
+// Signaling messages (docs/protocol.md): validate what a client sends and
+// build what the server sends, free of nginx types so tests and fuzzers can.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+namespace webcall::signal {
+
+// The server hands out ids and secrets of the exact lengths; clients are
+// held only to the looser ranges so the lengths can change without a break.
+inline constexpr size_t peer_id_len = 8;
+inline constexpr size_t peer_ref_max = 16;
+inline constexpr size_t resume_len = 22;
+inline constexpr size_t resume_min = 16;
+inline constexpr size_t resume_max = 64;
+
+bool valid_peer_ref(std::string_view s) noexcept;  // 1-16 base58 characters
+bool valid_resume(std::string_view s) noexcept;    // 16-64 base58 characters
+
+enum class msg_type : uint8_t { join, offer, answer, candidate, bye };
+
+constexpr bool is_relayed(msg_type t) noexcept
+{
+    return t == msg_type::offer || t == msg_type::answer
+        || t == msg_type::candidate;
+}
+
+std::string_view type_name(msg_type t) noexcept;
+
+enum class error : uint8_t {
+    bad_message,
+    room_not_found,  // fatal: unknown or expired room
+    peer_not_found,  // not fatal: the addressee may have just left
+    room_full,
+    too_large,
+    rate_limited,
+};
+
+enum class close_code : uint16_t {
+    going_away = 1001,  // server reload or shutdown
+    too_large = 1009,
+    replaced = 4001,    // the seat was resumed by a newer connection
+    bad_message = 4400,
+    not_found = 4404,
+    room_full = 4409,
+    rate_limited = 4429,
+};
+
+struct error_info {
+    std::string_view code;            // "code" of the error message
+    std::string_view message;         // default human-readable text
+    std::optional<close_code> close;  // set when the error is fatal
+};
+
+// The one mapping of an error to the wire: docs/protocol.md has the table.
+error_info describe(error e) noexcept;
+std::string_view close_reason(close_code c) noexcept;
+
+// A short decoded string held by value, so a parsed message outlives the
+// JSON tree it came from without allocating.
+template <size_t N>
+class short_text {
+public:
+    std::string_view view() const noexcept { return {buf_, len_}; }
+    bool empty() const noexcept { return len_ == 0; }
+
+    bool assign(std::string_view s) noexcept
+    {
+        if (s.size() > N)
+            return false;
+        if (!s.empty())
+            std::memcpy(buf_, s.data(), s.size());
+        len_ = s.size();
+        return true;
+    }
+
+private:
+    char buf_[N] = {};
+    size_t len_ = 0;
+};
+
+struct client_msg {
+    msg_type type = msg_type::bye;
+    short_text<peer_ref_max> to;    // set for offer, answer, candidate
+    short_text<resume_max> resume;  // join only; empty when not given
+};
+
+struct parse_result {
+    client_msg msg;
+    std::optional<error> err;
+
+    explicit operator bool() const noexcept { return !err; }
+};
+
+// Validates one client text frame. Longer than max_bytes is too_large;
+// everything else wrong is bad_message.
+parse_result parse_client(std::string_view text, size_t max_bytes) noexcept;
+
+// Join must come first and only once.
+std::optional<error> check_order(bool joined, msg_type type) noexcept;
+
+// The relayed message is the client's own text with "from" spliced in
+// after the '{', so unknown keys and number spellings pass untouched.
+// text must have passed parse_client; from must be valid_peer_ref.
+size_t relay_length(std::string_view text, std::string_view from) noexcept;
+
+// Builders write JSON into out (not NUL-terminated) and return its length,
+// or 0 when it does not fit in cap or a precondition fails.
+size_t build_relay(char* out, size_t cap, std::string_view text,
+                   std::string_view from) noexcept;
+
+struct welcome {
+    std::string_view id;
+    const std::string_view* peers = nullptr;
+    size_t peer_count = 0;
+    std::string_view resume;
+    std::string_view ice_servers_json;  // serialised array; empty means []
+    unsigned max_participants = 0;
+};
+
+size_t build_welcome(char* out, size_t cap, const welcome& w) noexcept;
+// resumed: the participant came back to its seat (a reload, a network
+// change); the others keep their peer connection unless told otherwise.
+size_t build_peer_joined(char* out, size_t cap, std::string_view id,
+                         bool resumed = false) noexcept;
+size_t build_peer_left(char* out, size_t cap, std::string_view id) noexcept;
+
+// An empty message stands for the error's default text.
+size_t build_error(char* out, size_t cap, error e,
+                   std::string_view message) noexcept;
+
+}  // namespace webcall::signal

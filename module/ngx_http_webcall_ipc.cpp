@@ -1,0 +1,535 @@
+/*
+ * webcall: delivery between workers. A frame for a connection on another
+ * worker is copied once into the zone and queued in that worker's inbox;
+ * if the inbox was empty, the sender rings the worker's doorbell, a Unix
+ * datagram socket in the abstract namespace named after its pid. The inbox
+ * is the truth and the doorbell only a wake-up, so a lost ring costs at
+ * most one housekeeping tick. The tick also expires grace periods and
+ * notices workers that died (kill -9) to free their seats and inbox.
+ */
+
+#include "ngx_http_webcall_module.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+
+#define NGX_HTTP_WEBCALL_TICK         500
+#define NGX_HTTP_WEBCALL_BATCH        64
+#define NGX_HTTP_WEBCALL_INBOX_MAX    4096
+#define NGX_HTTP_WEBCALL_INBOX_BYTES  (16 * 1024 * 1024)
+
+
+/* Per-process state: plain data, set up in init_process. */
+typedef struct {
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_connection_t              *doorbell;
+    ngx_event_t                    tick;
+    ngx_log_t                     *log;
+} ngx_http_webcall_proc_t;
+
+
+static ngx_http_webcall_proc_t  ngx_http_webcall_proc;
+
+
+static ngx_int_t ngx_http_webcall_doorbell_open(ngx_cycle_t *cycle) noexcept;
+static void ngx_http_webcall_doorbell_handler(ngx_event_t *ev) noexcept;
+static void ngx_http_webcall_ring(ngx_pid_t pid) noexcept;
+static socklen_t ngx_http_webcall_doorbell_addr(ngx_pid_t pid,
+    struct sockaddr_un *sa) noexcept;
+static void ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept;
+static void ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept;
+static void ngx_http_webcall_drain_all(void) noexcept;
+static void ngx_http_webcall_sweep(ngx_http_webcall_zone_t *zone) noexcept;
+static void ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone)
+    noexcept;
+static void ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone,
+    ngx_uint_t slot) noexcept;
+static void ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone)
+    noexcept;
+
+
+static ngx_http_webcall_zone_t **
+ngx_http_webcall_zones(ngx_uint_t *n) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf = ngx_http_webcall_proc.wmcf;
+
+    if (wmcf == NULL) {
+        *n = 0;
+        return NULL;
+    }
+
+    *n = wmcf->zones.nelts;
+    return (ngx_http_webcall_zone_t **) wmcf->zones.elts;
+}
+
+
+ngx_int_t
+ngx_http_webcall_ipc_init_process(ngx_cycle_t *cycle) noexcept
+{
+    ngx_http_webcall_zone_t  **zones;
+    ngx_uint_t                 i, n;
+    ngx_event_t               *tick;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ngx_http_webcall_proc, sizeof(ngx_http_webcall_proc_t));
+
+    ngx_http_webcall_proc.wmcf = (ngx_http_webcall_main_conf_t *)
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webcall_module);
+    ngx_http_webcall_proc.log = cycle->log;
+
+    zones = ngx_http_webcall_zones(&n);
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    ngx_http_webcall_sessions_init();
+
+    if (ngx_http_webcall_doorbell_open(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        zones[i]->slot = -1;
+        if (zones[i]->sh != NULL) {
+            ngx_http_webcall_sweep(zones[i]);
+            ngx_http_webcall_slot_claim(zones[i]);
+        }
+    }
+
+    tick = &ngx_http_webcall_proc.tick;
+    tick->handler = ngx_http_webcall_tick_handler;
+    tick->log = cycle->log;
+    tick->data = &ngx_http_webcall_proc;
+    /* housekeeping must never keep a shutting-down worker alive */
+    tick->cancelable = 1;
+    ngx_add_timer(tick, NGX_HTTP_WEBCALL_TICK);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_webcall_ipc_exit_process(ngx_cycle_t *cycle) noexcept
+{
+    ngx_http_webcall_zone_t  **zones;
+    ngx_uint_t                 i, n;
+
+    zones = ngx_http_webcall_zones(&n);
+
+    for (i = 0; i < n; i++) {
+        if (zones[i]->slot >= 0) {
+            ngx_shmtx_lock(&zones[i]->shpool->mutex);
+            ngx_http_webcall_slot_release(zones[i], zones[i]->slot);
+            ngx_shmtx_unlock(&zones[i]->shpool->mutex);
+            zones[i]->slot = -1;
+        }
+    }
+
+    if (ngx_http_webcall_proc.tick.timer_set) {
+        ngx_del_timer(&ngx_http_webcall_proc.tick);
+    }
+
+    if (ngx_http_webcall_proc.doorbell != NULL) {
+        ngx_close_connection(ngx_http_webcall_proc.doorbell);
+        ngx_http_webcall_proc.doorbell = NULL;
+    }
+}
+
+
+static void
+ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_http_webcall_worker_slot_t  *w;
+    ngx_uint_t                       i;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
+        w = &zone->sh->workers[i];
+
+        if (w->pid == 0) {
+            w->pid = ngx_pid;
+            w->queued = 0;
+            w->bytes = 0;
+            ngx_queue_init(&w->inbox);
+            zone->slot = (ngx_int_t) i;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (zone->slot < 0) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_webcall_proc.log, 0,
+                      "webcall zone \"%V\": more than %d worker processes "
+                      "(old and new); this one cannot receive messages from "
+                      "the others", &zone->name, NGX_HTTP_WEBCALL_WORKERS);
+    }
+}
+
+
+/* Frees a worker's slot and whatever is still queued for it. Called with
+ * the lock held. */
+static void
+ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone, ngx_uint_t slot)
+    noexcept
+{
+    ngx_http_webcall_worker_slot_t  *w;
+    ngx_http_webcall_msg_t          *msg;
+    ngx_queue_t                     *q;
+
+    w = &zone->sh->workers[slot];
+
+    while (!ngx_queue_empty(&w->inbox)) {
+        q = ngx_queue_head(&w->inbox);
+        ngx_queue_remove(q);
+        msg = ngx_queue_data(q, ngx_http_webcall_msg_t, queue);
+        ngx_slab_free_locked(zone->shpool, msg);
+    }
+
+    w->pid = 0;
+    w->queued = 0;
+    w->bytes = 0;
+}
+
+
+/* Workers that died without exit_process (kill -9, a crash) leave a slot
+ * with their pid: free it and put their seats into grace. */
+static void
+ngx_http_webcall_sweep(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_pid_t   pids[NGX_HTTP_WEBCALL_WORKERS];
+    ngx_uint_t  i;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
+        pids[i] = zone->sh->workers[i].pid;
+    }
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
+        if (pids[i] == 0 || pids[i] == ngx_pid
+            || kill(pids[i], 0) == 0 || errno != ESRCH)
+        {
+            continue;
+        }
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        if (zone->sh->workers[i].pid == pids[i]) {
+            ngx_http_webcall_slot_release(zone, i);
+            ngx_http_webcall_seat_orphan(zone, pids[i]);
+        }
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_http_webcall_proc.log, 0,
+                      "webcall zone \"%V\": worker %P is gone; its "
+                      "participants can resume their seats until their "
+                      "grace period ends", &zone->name, pids[i]);
+    }
+}
+
+
+static void
+ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept
+{
+    ngx_http_webcall_zone_t  **zones;
+    ngx_uint_t                 i, n;
+
+    zones = ngx_http_webcall_zones(&n);
+
+    for (i = 0; i < n; i++) {
+        if (zones[i]->sh == NULL) {
+            continue;
+        }
+
+        ngx_http_webcall_sweep(zones[i]);
+        ngx_http_webcall_expire_graces(zones[i]);
+        ngx_http_webcall_drain(zones[i]);
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_HTTP_WEBCALL_TICK);
+    }
+}
+
+
+/* Tells the others in the room that a seat whose grace ran out is gone. */
+static void
+ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_http_webcall_change_t  changes[8];
+    ngx_uint_t                 i, j, n;
+    u_char                     frame[64];
+    size_t                     len;
+
+    do {
+        n = ngx_http_webcall_seat_expire(zone, changes, 8);
+
+        for (i = 0; i < n; i++) {
+            len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame),
+                                                   changes[i].id);
+
+            for (j = 0; j < changes[i].ntell; j++) {
+                ngx_http_webcall_deliver(zone, &changes[i].tell[j], frame,
+                                         len, 0, ngx_http_webcall_proc.log);
+            }
+        }
+    } while (n == 8);
+}
+
+
+ngx_int_t
+ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_target_t *to, const u_char *frame, size_t len,
+    uint16_t close_code, ngx_log_t *log) noexcept
+{
+    ngx_http_webcall_worker_slot_t  *w;
+    ngx_http_webcall_msg_t          *msg;
+    ngx_uint_t                       was_empty;
+    ngx_int_t                        rc;
+
+    if (to->pid == ngx_pid) {
+        ngx_http_webcall_session_deliver(to->session, frame, len,
+                                         close_code);
+        return NGX_OK;
+    }
+
+    if (to->worker >= NGX_HTTP_WEBCALL_WORKERS) {
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_OK;
+    was_empty = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    w = &zone->sh->workers[to->worker];
+
+    if (w->pid != to->pid) {
+        rc = NGX_DECLINED;              /* that worker is gone */
+
+    } else if (w->queued >= NGX_HTTP_WEBCALL_INBOX_MAX
+               || w->bytes + len > NGX_HTTP_WEBCALL_INBOX_BYTES)
+    {
+        rc = NGX_BUSY;                  /* that worker is stuck */
+
+    } else {
+        msg = (ngx_http_webcall_msg_t *) ngx_slab_alloc_locked(zone->shpool,
+                  offsetof(ngx_http_webcall_msg_t, data) + len);
+
+        if (msg == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            msg->session = to->session;
+            msg->pid = to->pid;
+            msg->close_code = close_code;
+            msg->len = (uint32_t) len;
+            ngx_memcpy(msg->data, frame, len);
+
+            was_empty = ngx_queue_empty(&w->inbox);
+            ngx_queue_insert_tail(&w->inbox, &msg->queue);
+            w->queued++;
+            w->bytes += len;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (was_empty) {
+        ngx_http_webcall_ring(to->pid);
+    }
+
+    if (rc == NGX_BUSY || rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "webcall zone \"%V\": a message for worker %P was "
+                      "dropped (%s)", &zone->name, to->pid,
+                      rc == NGX_BUSY ? "its inbox is full"
+                                     : "the zone is out of memory");
+    }
+
+    return rc;
+}
+
+
+/* Takes this worker's inbox in batches and hands each frame to its
+ * connection, never holding the lock while writing to a socket. */
+static void
+ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_http_webcall_worker_slot_t  *w;
+    ngx_http_webcall_msg_t          *batch[NGX_HTTP_WEBCALL_BATCH];
+    ngx_queue_t                     *q;
+    ngx_uint_t                       i, n;
+
+    if (zone->slot < 0) {
+        return;
+    }
+
+    w = &zone->sh->workers[zone->slot];
+
+    do {
+        n = 0;
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        while (n < NGX_HTTP_WEBCALL_BATCH && !ngx_queue_empty(&w->inbox)) {
+            q = ngx_queue_head(&w->inbox);
+            ngx_queue_remove(q);
+            batch[n] = ngx_queue_data(q, ngx_http_webcall_msg_t, queue);
+            w->queued--;
+            w->bytes -= batch[n]->len;
+            n++;
+        }
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        for (i = 0; i < n; i++) {
+            if (batch[i]->pid == ngx_pid) {
+                ngx_http_webcall_session_deliver(batch[i]->session,
+                                                 batch[i]->data,
+                                                 batch[i]->len,
+                                                 batch[i]->close_code);
+            }
+        }
+
+        if (n > 0) {
+            ngx_shmtx_lock(&zone->shpool->mutex);
+            for (i = 0; i < n; i++) {
+                ngx_slab_free_locked(zone->shpool, batch[i]);
+            }
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+        }
+
+    } while (n == NGX_HTTP_WEBCALL_BATCH);
+}
+
+
+static void
+ngx_http_webcall_drain_all(void) noexcept
+{
+    ngx_http_webcall_zone_t  **zones;
+    ngx_uint_t                 i, n;
+
+    zones = ngx_http_webcall_zones(&n);
+
+    for (i = 0; i < n; i++) {
+        if (zones[i]->sh != NULL) {
+            ngx_http_webcall_drain(zones[i]);
+        }
+    }
+}
+
+
+static socklen_t
+ngx_http_webcall_doorbell_addr(ngx_pid_t pid, struct sockaddr_un *sa) noexcept
+{
+    u_char  *last;
+
+    ngx_memzero(sa, sizeof(struct sockaddr_un));
+    sa->sun_family = AF_UNIX;
+
+    /* abstract namespace (leading NUL): no file to clean up, and a dead
+     * worker's name disappears with its socket */
+    last = ngx_snprintf((u_char *) sa->sun_path + 1,
+                        sizeof(sa->sun_path) - 1, "webcall-doorbell-%P", pid);
+
+    return (socklen_t) (offsetof(struct sockaddr_un, sun_path)
+                        + (last - (u_char *) sa->sun_path));
+}
+
+
+static ngx_int_t
+ngx_http_webcall_doorbell_open(ngx_cycle_t *cycle) noexcept
+{
+    struct sockaddr_un   sa;
+    ngx_connection_t    *c;
+    socklen_t            len;
+    int                  fd;
+
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                      "webcall: socket(AF_UNIX) for the doorbell failed");
+        return NGX_ERROR;
+    }
+
+    len = ngx_http_webcall_doorbell_addr(ngx_pid, &sa);
+
+    if (bind(fd, (struct sockaddr *) &sa, len) == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                      "webcall: bind() of the doorbell socket failed");
+        close(fd);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        close(fd);
+        return NGX_ERROR;
+    }
+
+    c->recv = ngx_recv;
+    c->send = ngx_send;
+    c->data = NULL;
+    c->read->handler = ngx_http_webcall_doorbell_handler;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+
+    /* like nginx's own channel: not a client connection, so no "open
+     * socket left" alert at exit */
+    c->read->channel = 1;
+    c->write->channel = 1;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_close_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_http_webcall_proc.doorbell = c;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_webcall_doorbell_handler(ngx_event_t *ev) noexcept
+{
+    ngx_connection_t  *c = (ngx_connection_t *) ev->data;
+    u_char             buf[64];
+
+    /* rings carry no data: swallow them all, then look at the inboxes */
+    while (recv(c->fd, buf, sizeof(buf), 0) > 0) { /* void */ }
+
+    ngx_http_webcall_drain_all();
+}
+
+
+static void
+ngx_http_webcall_ring(ngx_pid_t pid) noexcept
+{
+    struct sockaddr_un  sa;
+    socklen_t           len;
+
+    if (ngx_http_webcall_proc.doorbell == NULL) {
+        return;
+    }
+
+    len = ngx_http_webcall_doorbell_addr(pid, &sa);
+
+    /* EAGAIN: the receiver has rings pending anyway; ECONNREFUSED: it is
+     * gone and the sweep will clean up after it */
+    (void) sendto(ngx_http_webcall_proc.doorbell->fd, "", 1, MSG_DONTWAIT,
+                  (struct sockaddr *) &sa, len);
+}

@@ -1,0 +1,185 @@
+// `nginx -t` with the webcall module: the shipped configuration passes, and
+// each mistake a sysadmin can make is refused with a message that names the
+// directive and what is wrong.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { nginxTest, freePort, MODULE } from '../lib/nginx.mjs';
+
+const GOOD_SECRET = 'a'.repeat(32);     // exactly the minimum
+
+// A minimal nginx.conf using the module, as a function of its folder (which
+// also holds the secret file). zones: the webcall_zone arguments; secret:
+// the secret file's content (null: no webcall_secret_file directive;
+// {path}: a given path); api/signal: the zones the locations name (null: no
+// such location).
+function conf({ zones = ['webcall:1m'], secret = GOOD_SECRET + '\n', api = 'webcall',
+    signal = 'webcall' } = {}) {
+    return async (dir) => {
+        let secretLine = '';
+        if (secret !== null && typeof secret === 'object') {
+            secretLine = `webcall_secret_file ${secret.path};`;
+        } else if (secret !== null) {
+            const file = path.join(dir, 'secret');
+            await fsp.writeFile(file, secret, { mode: 0o600 });
+            secretLine = `webcall_secret_file ${file};`;
+        }
+        const port = await freePort();
+        return `load_module ${MODULE};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+${zones.map((z) => `    webcall_zone ${z};`).join('\n')}
+    ${secretLine}
+    server {
+        listen 127.0.0.1:${port};
+${api === null ? '' : `        location /api/ { webcall_api ${api}; }`}
+${signal === null ? '' : `        location /ws/ { webcall_signal ${signal}; }`}
+    }
+}
+`;
+    };
+}
+
+async function assertAccepted(c) {
+    const r = await nginxTest(c);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /test is successful/, r.output);
+    assert.doesNotMatch(r.output, /\[emerg\]|\[alert\]|\[crit\]/, r.output);
+    return r;
+}
+
+// Refused, with an [emerg] line holding every one of `mentions` (strings
+// or regular expressions).
+async function assertRefused(c, mentions) {
+    const r = await nginxTest(c);
+    assert.notEqual(r.code, 0, `nginx -t accepted it:\n${r.output}`);
+    const emerg = r.output.split('\n').filter((l) => l.includes('[emerg]'));
+    assert.equal(emerg.length >= 1, true, `no [emerg] line:\n${r.output}`);
+    const line = emerg.join('\n');
+    for (const m of mentions) {
+        if (m instanceof RegExp) assert.match(line, m, r.output);
+        else assert.ok(line.includes(m), `"${m}" is not mentioned:\n${r.output}`);
+    }
+    return r;
+}
+
+describe('nginx -t accepts', () => {
+    it('the shipped configuration as rendered by tools/render-conf.sh', async () => {
+        await assertAccepted({});
+    });
+
+    it('the shipped configuration with the smallest zone and short times', async () => {
+        await assertAccepted({ zoneArgs: 'webcall:64k ttl=2s empty_ttl=1s' });
+    });
+
+    it('a zone with every parameter at its limits', async () => {
+        await assertAccepted(conf({
+            zones: ['webcall:64k ttl=30s empty_ttl=5m participants=4 max_participants=4'],
+        }));
+        await assertAccepted(conf({
+            zones: ['webcall:1m ttl=7d empty_ttl=1h participants=2 max_participants=2'],
+        }));
+    });
+
+    it('two zones, one for the API and one for signaling', async () => {
+        await assertAccepted(conf({ zones: ['rooms:1m', 'other:1m participants=3'], api: 'rooms', signal: 'other' }));
+    });
+
+    it('a secret of exactly 32 bytes followed by a newline', async () => {
+        await assertAccepted(conf({ secret: GOOD_SECRET + '\n' }));
+        await assertAccepted(conf({ secret: GOOD_SECRET }));
+    });
+
+    it('a zone that no location uses, without a secret', async () => {
+        await assertAccepted(conf({ secret: null, api: null, signal: null }));
+    });
+});
+
+describe('nginx -t refuses', () => {
+    it('webcall_api naming an unknown zone', async () => {
+        await assertRefused(conf({ api: 'nosuchzone' }), ['webcall_api', 'nosuchzone']);
+    });
+
+    it('webcall_signal naming an unknown zone', async () => {
+        await assertRefused(conf({ signal: 'nosuchzone' }), ['webcall_signal', 'nosuchzone']);
+    });
+
+    it('a zone without a size', async () => {
+        await assertRefused(conf({ zones: ['webcall'] }), ['webcall_zone']);
+    });
+
+    it('a zone with a size that is not a size', async () => {
+        await assertRefused(conf({ zones: ['webcall:lots'] }), ['webcall_zone', /size/i]);
+    });
+
+    it('a zone smaller than 64k', async () => {
+        await assertRefused(conf({ zones: ['webcall:63k'] }), ['webcall_zone', /size|small/i]);
+    });
+
+    it('a ttl that is not a time', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m ttl=forever'] }), ['webcall_zone', 'ttl']);
+    });
+
+    it('an empty_ttl that is not a time', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m empty_ttl=soon'] }), ['webcall_zone', 'empty_ttl']);
+    });
+
+    it('participants=5', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m participants=5'] }), ['webcall_zone', 'participants']);
+    });
+
+    it('participants=1', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m participants=1'] }), ['webcall_zone', 'participants']);
+    });
+
+    it('max_participants=5', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m max_participants=5'] }),
+            ['webcall_zone', 'max_participants']);
+    });
+
+    it('participants above max_participants', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m participants=3 max_participants=2'] }),
+            ['webcall_zone', 'participants']);
+    });
+
+    it('an unknown zone parameter', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m colour=blue'] }), ['webcall_zone', 'colour']);
+    });
+
+    it('two zones with the same name', async () => {
+        await assertRefused(conf({ zones: ['webcall:1m', 'webcall:2m'] }),
+            ['webcall_zone', 'webcall', /twice|duplicate|already/i]);
+    });
+
+    it('a secret file that does not exist', async () => {
+        await assertRefused(conf({ secret: { path: '/nonexistent/webcall-secret' } }),
+            ['webcall_secret_file', '/nonexistent/webcall-secret']);
+    });
+
+    it('a secret file that is a directory', async () => {
+        await assertRefused(conf({ secret: { path: '/tmp' } }), ['webcall_secret_file', '/tmp']);
+    });
+
+    it('a secret shorter than 32 bytes', async () => {
+        await assertRefused(conf({ secret: 'a'.repeat(31) }), ['webcall_secret_file', /32/]);
+    });
+
+    it('a secret of 31 bytes padded with trailing whitespace', async () => {
+        await assertRefused(conf({ secret: 'a'.repeat(31) + ' \t\r\n\n' }), ['webcall_secret_file', /32/]);
+    });
+
+    it('an empty secret file', async () => {
+        await assertRefused(conf({ secret: '' }), ['webcall_secret_file']);
+    });
+
+    it('webcall_api without webcall_secret_file', async () => {
+        await assertRefused(conf({ secret: null, signal: null }), ['webcall_secret_file', 'webcall_api']);
+    });
+
+    it('webcall_signal without webcall_secret_file', async () => {
+        await assertRefused(conf({ secret: null, api: null }), ['webcall_secret_file', 'webcall_signal']);
+    });
+});

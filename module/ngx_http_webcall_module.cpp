@@ -6,6 +6,8 @@
 
 #include "ngx_http_webcall_module.h"
 
+#include "turn_credentials.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -33,6 +35,13 @@ static char *ngx_http_webcall_allowed_origins(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf) noexcept;
 static char *ngx_http_webcall_signal_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
+static char *ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static char *ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static ssize_t ngx_http_webcall_read_small_file(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *path, u_char *buf, size_t cap)
+    noexcept;
 static ngx_int_t ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept;
 static void ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept;
 
@@ -51,6 +60,34 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_http_webcall_secret_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("webcall_turn_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_turn_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webcall_turn_coturn_conf"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_turn_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("webcall_turn_urls"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webcall_turn_urls,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webcall_turn_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webcall_main_conf_t, turn_ttl),
       NULL },
 
     { ngx_string("webcall_api"),
@@ -159,6 +196,8 @@ ngx_http_webcall_create_main_conf(ngx_conf_t *cf) noexcept
         return NULL;
     }
 
+    wmcf->turn_ttl = NGX_CONF_UNSET;
+
     if (ngx_array_init(&wmcf->zones, cf->pool, 2,
                        sizeof(ngx_http_webcall_zone_t *))
         != NGX_OK
@@ -193,6 +232,33 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
                           refs[i].directive, &refs[i].zone->name,
                           &refs[i].file, refs[i].line, &refs[i].zone->name);
             return (char *) NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_init_value(wmcf->turn_ttl, 24 * 60 * 60);
+
+    if (wmcf->turn_ttl < 60) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"webcall_turn_ttl\" must be at least 1m; TURN "
+                      "credentials must outlive a call's set-up");
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (wmcf->turn_urls != NULL && wmcf->turn_secret.len == 0) {
+        ngx_str_t  *urls = (ngx_str_t *) wmcf->turn_urls->elts;
+
+        for (i = 0; i < wmcf->turn_urls->nelts; i++) {
+            if (webcall::turn::check_url({(const char *) urls[i].data,
+                                          urls[i].len})
+                == webcall::turn::url_kind::turn)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"webcall_turn_urls\" lists \"%V\" but "
+                              "there is no TURN secret to mint credentials "
+                              "with: add \"webcall_turn_secret_file\" or "
+                              "\"webcall_turn_coturn_conf\"", &urls[i]);
+                return (char *) NGX_CONF_ERROR;
+            }
         }
     }
 
@@ -703,6 +769,159 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     wmcf->token_key = webcall::room_token::derive_key(buf, len);
     wmcf->have_secret = 1;
     ngx_explicit_memzero(buf, sizeof(buf));
+
+    return NGX_CONF_OK;
+}
+
+
+/* Reads a configuration-time file of at most cap bytes; -1 after logging
+ * a message that names the directive. */
+static ssize_t
+ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *path, u_char *buf, size_t cap) noexcept
+{
+    ssize_t  n;
+    int      fd;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return -1;
+    }
+
+    fd = open((const char *) path->data, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\" cannot open \"%V\"", directive, path);
+        return -1;
+    }
+
+    n = read(fd, buf, cap);
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\" cannot read \"%V\"", directive, path);
+    }
+
+    close(fd);
+
+    return n;
+}
+
+
+/* webcall_turn_secret_file PATH;  (the secret itself, as in coturn's
+ *                                  static-auth-secret)
+ * webcall_turn_coturn_conf PATH;  (coturn's own turnserver.conf) */
+static char *
+ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    const char                   *name = (const char *) cmd->name.data;
+    std::string_view              secret;
+    ngx_str_t                    *value, path;
+    u_char                        buf[65536];
+    ssize_t                       n;
+
+    if (wmcf->turn_secret.len != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": the TURN secret is already set; use "
+                           "either webcall_turn_secret_file or "
+                           "webcall_turn_coturn_conf, once", name);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+    path = value[1];
+
+    n = ngx_http_webcall_read_small_file(cf, name, &path, buf, sizeof(buf));
+    if (n < 0) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    secret = std::string_view((const char *) buf, (size_t) n);
+
+    if (cmd->offset == 1) {
+        secret = webcall::turn::coturn_secret(secret);
+        if (secret.empty()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\": \"%V\" has no static-auth-secret= "
+                               "line (coturn needs use-auth-secret and "
+                               "static-auth-secret for webcall)", name, &path);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+    } else {
+        while (!secret.empty()
+               && (secret.back() == '\n' || secret.back() == '\r'
+                   || secret.back() == ' ' || secret.back() == '\t'))
+        {
+            secret.remove_suffix(1);
+        }
+    }
+
+    if (secret.size() < webcall::turn::secret_min) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": the TURN secret in \"%V\" has %uz "
+                           "bytes; it needs at least %uz", name, &path,
+                           secret.size(), webcall::turn::secret_min);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    wmcf->turn_secret.len = secret.size();
+    wmcf->turn_secret.data = (u_char *) ngx_pnalloc(cf->pool, secret.size());
+    if (wmcf->turn_secret.data == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(wmcf->turn_secret.data, secret.data(), secret.size());
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return NGX_CONF_OK;
+}
+
+
+/* webcall_turn_urls stun:turn.example.org:3478
+ *                   turn:turn.example.org:3478?transport=udp ...; */
+static char *
+ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    ngx_str_t                    *value, *url;
+    ngx_uint_t                    i;
+
+    if (wmcf->turn_urls != NULL) {
+        return (char *) "is duplicate";
+    }
+
+    wmcf->turn_urls = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                       sizeof(ngx_str_t));
+    if (wmcf->turn_urls == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (webcall::turn::check_url({(const char *) value[i].data,
+                                      value[i].len})
+            == webcall::turn::url_kind::invalid)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_turn_urls\": \"%V\" is not a "
+                               "stun:, turn: or turns: URL (e.g. "
+                               "turn:turn.example.org:3478?transport=udp, "
+                               "turns:turn.example.org:443?transport=tcp)",
+                               &value[i]);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        url = (ngx_str_t *) ngx_array_push(wmcf->turn_urls);
+        if (url == NULL) {
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        *url = value[i];
+    }
 
     return NGX_CONF_OK;
 }

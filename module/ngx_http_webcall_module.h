@@ -136,6 +136,9 @@ typedef struct {
     ngx_array_t                   refs;       /* ngx_http_webcall_zone_ref_t */
     ngx_str_t                     secret_file;
     webcall::room_token::key      token_key;
+    ngx_str_t                     turn_secret;   /* raw, as coturn has it */
+    ngx_array_t                  *turn_urls;     /* ngx_str_t */
+    time_t                        turn_ttl;
     unsigned                      have_secret:1;
 } ngx_http_webcall_main_conf_t;
 

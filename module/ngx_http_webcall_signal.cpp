@@ -17,6 +17,7 @@
 #include "base58.h"
 #include "rate_window.h"
 #include "signal_msg.h"
+#include "turn_credentials.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
 
@@ -104,6 +105,9 @@ static void ngx_http_webcall_join(ngx_http_webcall_session_t *s,
 static void ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     const sig::client_msg &m, std::string_view text) noexcept;
 static void ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept;
+static std::string_view ngx_http_webcall_ice_servers(
+    ngx_http_webcall_session_t *s, std::string_view peer, char *out,
+    size_t cap) noexcept;
 static void ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
     ngx_http_webcall_change_t *ch, const u_char *frame, size_t len) noexcept;
 static void ngx_http_webcall_send_error(ngx_http_webcall_session_t *s,
@@ -801,6 +805,7 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     u_char                      frame[NGX_HTTP_WEBCALL_REPLY];
     char                        text[NGX_HTTP_WEBCALL_REPLY];
     char                        secret[32];
+    char                        ice[1024];
     const u_char               *want;
     size_t                      len, slen;
     ngx_uint_t                  i;
@@ -855,7 +860,8 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     w.peers = peers;
     w.peer_count = ch.npeers;
     w.resume = std::string_view(secret, slen);
-    w.ice_servers_json = "[]";
+    w.ice_servers_json = ngx_http_webcall_ice_servers(s, w.id, ice,
+                                                      sizeof(ice));
     w.max_participants = (unsigned) ch.max_participants;
 
     len = sig::build_welcome(text, sizeof(text), w);
@@ -870,6 +876,53 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
                                  (uint16_t) sig::close_code::replaced,
                                  s->request->connection->log);
     }
+}
+
+
+/* The ICE servers for one participant, with TURN credentials minted for
+ * it alone: only somebody who holds a seat ever gets them. */
+static std::string_view
+ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
+    std::string_view peer, char *out, size_t cap) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    std::string_view               urls[16];
+    ngx_str_t                     *u;
+    char                           user[64];
+    char                           cred[webcall::turn::credential_len];
+    size_t                         ulen, n, len;
+    ngx_uint_t                     i;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(s->request,
+                                             ngx_http_webcall_module);
+
+    if (wmcf->turn_urls == NULL) {
+        return "[]";
+    }
+
+    u = (ngx_str_t *) wmcf->turn_urls->elts;
+    n = ngx_min(wmcf->turn_urls->nelts, 16);
+    for (i = 0; i < n; i++) {
+        urls[i] = std::string_view((const char *) u[i].data, u[i].len);
+    }
+
+    ulen = webcall::turn::username(ngx_time() + wmcf->turn_ttl, peer, user,
+                                   sizeof(user));
+    if (ulen == 0
+        || (wmcf->turn_secret.len > 0
+            && !webcall::turn::credential(
+                   {(const char *) wmcf->turn_secret.data,
+                    wmcf->turn_secret.len},
+                   {user, ulen}, cred)))
+    {
+        return "[]";
+    }
+
+    len = webcall::turn::ice_servers_json(urls, n, {user, ulen},
+                                          {cred, sizeof(cred)}, out, cap);
+
+    return len ? std::string_view(out, len) : std::string_view("[]");
 }
 
 

@@ -1,0 +1,43 @@
+// TURN REST API credentials (draft-uberti-behave-turn-rest, what coturn
+// checks with use-auth-secret): username "<expiry unix time>:<peer id>",
+// password base64(HMAC-SHA1(secret, username)). Also the check of the ICE
+// server URLs handed to browsers, and the JSON of RTCIceServer objects.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace webcall::turn {
+
+constexpr size_t credential_len = 28;   /* base64 of a SHA-1 digest */
+constexpr size_t secret_min = 16;
+
+// Writes "<expiry>:<user>"; returns its length or 0 when cap is too small.
+size_t username(int64_t expiry, std::string_view user, char *out,
+                size_t cap) noexcept;
+
+// base64(HMAC-SHA1(secret, username)) into out[credential_len].
+bool credential(std::string_view secret, std::string_view username,
+                char out[credential_len]) noexcept;
+
+enum class url_kind { invalid, stun, turn };
+
+// stun:host[:port], turn:host[:port][?transport=udp|tcp],
+// turns:host[:port][?transport=tcp]. Host is a DNS name, an IPv4 address
+// or a bracketed IPv6 address; nothing else is accepted (RFC 7064/7065).
+url_kind check_url(std::string_view url) noexcept;
+
+// The "static-auth-secret=..." value of a coturn configuration file's text
+// (the last one wins, as in coturn); empty if there is none.
+std::string_view coturn_secret(std::string_view conf) noexcept;
+
+// The iceServers array: one entry with the stun: URLs, one with the turn:
+// and turns: URLs plus username and credential. Returns the length, or 0
+// if cap is too small. urls holds n_urls checked URLs.
+size_t ice_servers_json(const std::string_view *urls, size_t n_urls,
+                        std::string_view username,
+                        std::string_view credential, char *out,
+                        size_t cap) noexcept;
+
+}  // namespace webcall::turn

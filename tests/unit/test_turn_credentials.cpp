@@ -1,0 +1,160 @@
+// TURN REST API credentials, ICE server URL checks and coturn's secret.
+#include "cmocka_cxx.h"
+
+#include "turn_credentials.h"
+
+#include <cstring>
+#include <jansson.h>
+#include <string>
+
+using namespace webcall::turn;
+
+static std::string
+cred(std::string_view secret, std::string_view user)
+{
+    char out[credential_len];
+
+    assert_true(credential(secret, user, out));
+    return std::string(out, credential_len);
+}
+
+static void
+credential_is_base64_hmac_sha1_known_vector(void **)
+{
+    /* HMAC-SHA1 test vector de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9 */
+    assert_string_equal(
+        cred("key", "The quick brown fox jumps over the lazy dog").c_str(),
+        "3nybhbi3iqa8ino29wqQcBydtNk=");
+}
+
+static void
+credential_matches_what_openssl_computes_for_a_turn_username(void **)
+{
+    /* echo -n 1600000000:alice | openssl dgst -sha1 -hmac north -binary
+     *   | base64 */
+    assert_string_equal(cred("north", "1600000000:alice").c_str(),
+                        "gq98pTOhhHaAu0we9aV79kOVVv0=");
+    assert_string_equal(cred("0123456789abcdef0123456789abcdef",
+                             "1735689600:Hv27dJc9").c_str(),
+                        "RCH2cgtQbVIIEIJTaILzwRl0Rvc=");
+}
+
+static void
+username_is_expiry_colon_peer(void **)
+{
+    char   out[64];
+    size_t n = username(1735689600, "Hv27dJc9", out, sizeof(out));
+
+    assert_int_equal(n, 19);
+    assert_memory_equal(out, "1735689600:Hv27dJc9", n);
+    assert_int_equal(username(1735689600, "Hv27dJc9", out, 10), 0);
+}
+
+static void
+another_secret_or_username_gives_another_credential(void **)
+{
+    assert_string_not_equal(cred("north", "1600000000:alice").c_str(),
+                            cred("south", "1600000000:alice").c_str());
+    assert_string_not_equal(cred("north", "1600000000:alice").c_str(),
+                            cred("north", "1600000001:alice").c_str());
+}
+
+static void
+good_ice_urls_are_accepted(void **)
+{
+    assert_int_equal((int) check_url("stun:turn.example.org:3478"),
+                     (int) url_kind::stun);
+    assert_int_equal((int) check_url("stun:turn.example.org"),
+                     (int) url_kind::stun);
+    assert_int_equal((int) check_url("turn:turn.example.org:3478?transport=udp"),
+                     (int) url_kind::turn);
+    assert_int_equal((int) check_url("turn:198.51.100.7:3478?transport=tcp"),
+                     (int) url_kind::turn);
+    assert_int_equal((int) check_url("turns:turn.example.org:443?transport=tcp"),
+                     (int) url_kind::turn);
+    assert_int_equal((int) check_url("turn:[2001:db8::1]:3478"),
+                     (int) url_kind::turn);
+}
+
+static void
+bad_ice_urls_are_refused(void **)
+{
+    const char *bad[] = {
+        "", "stun:", "http://turn.example.org", "turn:/x",
+        "stun:turn.example.org:3478?transport=udp",
+        "turns:turn.example.org:443?transport=udp",
+        "turn:turn.example.org:0", "turn:turn.example.org:70000",
+        "turn:turn.example.org:34a8", "turn:turn example.org",
+        "turn:turn.example.org?transport=sctp", "turn:\"x\"",
+        "turn:[2001:db8::1", "turn:-bad.example.org",
+        "STUN:turn.example.org",
+    };
+
+    for (const char *u : bad) {
+        assert_int_equal((int) check_url(u), (int) url_kind::invalid);
+    }
+}
+
+static void
+coturn_secret_is_read_from_its_config(void **)
+{
+    const char *conf = "# coturn\nlistening-port=3478\n"
+                       "  static-auth-secret = first\n"
+                       "use-auth-secret\n"
+                       "static-auth-secret=\"second one\"\r\n"
+                       "#static-auth-secret=commented\n";
+
+    assert_true(coturn_secret(conf) == "second one");
+    assert_true(coturn_secret("use-auth-secret\n").empty());
+    assert_true(coturn_secret("static-auth-secretx=1\n").empty());
+}
+
+static void
+ice_servers_json_splits_stun_and_turn_with_credentials(void **)
+{
+    std::string_view urls[] = {
+        "stun:t.example.org:3478",
+        "turn:t.example.org:3478?transport=udp",
+        "turns:t.example.org:443?transport=tcp",
+    };
+    char         out[1024];
+    json_error_t err;
+
+    size_t n = ice_servers_json(urls, 3, "1:abc", "c2VjcmV0", out,
+                                sizeof(out));
+    assert_true(n > 0);
+
+    json_t *a = json_loadb(out, n, 0, &err);
+    assert_non_null(a);
+    assert_int_equal(json_array_size(a), 2);
+    json_t *stun = json_array_get(a, 0);
+    assert_null(json_object_get(stun, "username"));
+    json_t *turn = json_array_get(a, 1);
+    assert_int_equal(json_array_size(json_object_get(turn, "urls")), 2);
+    assert_string_equal(json_string_value(json_object_get(turn, "username")),
+                        "1:abc");
+    assert_string_equal(
+        json_string_value(json_object_get(turn, "credential")), "c2VjcmV0");
+    json_decref(a);
+
+    assert_int_equal(ice_servers_json(urls, 3, "1:abc", "c2VjcmV0", out, 40),
+                     0);
+    assert_int_equal(ice_servers_json(urls, 0, "", "", out, sizeof(out)), 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(credential_is_base64_hmac_sha1_known_vector),
+        cmocka_unit_test(credential_matches_what_openssl_computes_for_a_turn_username),
+        cmocka_unit_test(username_is_expiry_colon_peer),
+        cmocka_unit_test(another_secret_or_username_gives_another_credential),
+        cmocka_unit_test(good_ice_urls_are_accepted),
+        cmocka_unit_test(bad_ice_urls_are_refused),
+        cmocka_unit_test(coturn_secret_is_read_from_its_config),
+        cmocka_unit_test(ice_servers_json_splits_stun_and_turn_with_credentials),
+    };
+
+    return cmocka_run_group_tests_name("turn_credentials", tests, NULL, NULL);
+}

@@ -5,11 +5,13 @@
  * (core/ws_frame), messages by core/signal_msg, seats live in the zone and
  * frames for other workers go through ngx_http_webcall_ipc.cpp.
  *
- * Memory per connection: the session and a 4 KiB read buffer in the request
- * pool; a message buffer and a send buffer only while they hold something
- * (a send buffer grows to webcall_ws_send_queue at most, then the reader is
- * too slow and is closed). No per-message allocation: relayed frames are
- * built in one per-process scratch buffer.
+ * Memory per connection: the session in the request pool; a message buffer
+ * and a send buffer only once they were needed (a send buffer grows to
+ * webcall_ws_send_queue at most, then the reader is too slow and is
+ * closed). Reads go into one per-process buffer, since every read pass is
+ * consumed whole (payload is copied out as it is parsed), and relayed
+ * frames are built in one per-process scratch buffer: no per-message
+ * allocation.
  */
 
 #include "ngx_http_webcall_module.h"
@@ -29,7 +31,7 @@ namespace ws = webcall::ws;
 namespace sig = webcall::signal;
 
 
-#define NGX_HTTP_WEBCALL_READ_BUF    4096
+#define NGX_HTTP_WEBCALL_READ_BUF    16384
 #define NGX_HTTP_WEBCALL_CLOSE_WAIT  1000
 #define NGX_HTTP_WEBCALL_REPLY       2048
 
@@ -43,7 +45,6 @@ typedef struct {
     ws::parser                    *parser;
     webcall::rate::limiter         limiter;
 
-    u_char                        *in;
     u_char                        *pending;       /* pipelined bytes */
     u_char                        *pending_last;
 
@@ -76,6 +77,7 @@ static ngx_rbtree_t        ngx_http_webcall_sessions;
 static ngx_rbtree_node_t   ngx_http_webcall_sessions_sentinel;
 static uint64_t            ngx_http_webcall_next_session;
 static u_char             *ngx_http_webcall_scratch;
+static u_char              ngx_http_webcall_read_buf[NGX_HTTP_WEBCALL_READ_BUF];
 static size_t              ngx_http_webcall_scratch_cap;
 
 
@@ -434,10 +436,9 @@ ngx_http_webcall_session_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s->in = (u_char *) ngx_palloc(r->pool, NGX_HTTP_WEBCALL_READ_BUF);
     p = (u_char *) ngx_palloc(r->pool, sizeof(ws::parser));
     cln = ngx_http_cleanup_add(r, 0);
-    if (s->in == NULL || p == NULL || cln == NULL) {
+    if (p == NULL || cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -588,7 +589,7 @@ ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
     }
 
     for ( ;; ) {
-        n = c->recv(c, s->in, NGX_HTTP_WEBCALL_READ_BUF);
+        n = c->recv(c, ngx_http_webcall_read_buf, NGX_HTTP_WEBCALL_READ_BUF);
 
         if (n == NGX_AGAIN) {
             break;
@@ -601,7 +602,9 @@ ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
             return;
         }
 
-        if (ngx_http_webcall_ws_input(s, s->in, (size_t) n) != NGX_OK) {
+        if (ngx_http_webcall_ws_input(s, ngx_http_webcall_read_buf,
+                                      (size_t) n) != NGX_OK)
+        {
             return;
         }
     }
@@ -1083,7 +1086,7 @@ ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
 
         if (s->out_cap - s->out_last < need) {
             cap = ngx_max(s->out_cap * 2, used + need);
-            cap = ngx_max(cap, (size_t) 2048);
+            cap = ngx_max(cap, (size_t) 1024);
 
             buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
             if (buf == NULL) {

@@ -51,6 +51,8 @@ typedef struct {
     u_char                        *msg;
     size_t                         msg_len;
     size_t                         msg_cap;
+    const u_char                  *inplace;       /* message in the input */
+    size_t                         inplace_len;
 
     u_char                        *out;
     size_t                         out_pos;
@@ -78,6 +80,8 @@ static ngx_rbtree_node_t   ngx_http_webcall_sessions_sentinel;
 static uint64_t            ngx_http_webcall_next_session;
 static u_char             *ngx_http_webcall_scratch;
 static u_char              ngx_http_webcall_read_buf[NGX_HTTP_WEBCALL_READ_BUF];
+static u_char             *ngx_http_webcall_joined;
+static size_t              ngx_http_webcall_joined_cap;
 static size_t              ngx_http_webcall_scratch_cap;
 
 
@@ -90,6 +94,8 @@ static ngx_table_elt_t *ngx_http_webcall_header(ngx_http_request_t *r,
     std::string_view name) noexcept;
 static ngx_uint_t ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
     ngx_http_webcall_loc_conf_t *conf) noexcept;
+static ngx_int_t ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r)
+    noexcept;
 static ngx_int_t ngx_http_webcall_session_start(ngx_http_request_t *r,
     ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
     const char *accept) noexcept;
@@ -116,6 +122,8 @@ static void ngx_http_webcall_send_error(ngx_http_webcall_session_t *s,
     sig::error e) noexcept;
 static ngx_int_t ngx_http_webcall_send_text(ngx_http_webcall_session_t *s,
     const char *text, size_t len) noexcept;
+static ngx_int_t ngx_http_webcall_join_pieces(const u_char *a, size_t alen,
+    const u_char *b, size_t blen, ngx_log_t *log) noexcept;
 static ngx_int_t ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s,
     const u_char *a, size_t alen, const u_char *b, size_t blen,
     ngx_uint_t force) noexcept;
@@ -418,6 +426,22 @@ ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
 
 
 static ngx_int_t
+ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r) noexcept
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay) {
+        return ngx_tcp_nodelay(r->connection);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_http_webcall_session_start(ngx_http_request_t *r,
     ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
     const char *accept) noexcept
@@ -499,6 +523,11 @@ ngx_http_webcall_session_start(ngx_http_request_t *r,
 
     if (c->read->timer_set) {
         ngx_del_timer(c->read);
+    }
+
+    /* signaling is small messages that must go out at once */
+    if (ngx_http_webcall_tcp_nodelay(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ngx_http_webcall_send_frame(s, head, p - head, NULL, 0, 1) != NGX_OK) {
@@ -644,6 +673,13 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
                 ngx_http_webcall_message(s, st.message_op);
             }
             s->msg_len = 0;
+            s->inplace = NULL;
+            s->inplace_len = 0;
+
+            /* an idle connection keeps no message buffer */
+            ngx_free(s->msg);
+            s->msg = NULL;
+            s->msg_cap = 0;
             break;
 
         case ws::event::ping:
@@ -689,8 +725,11 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
 }
 
 
-/* Collects a message's payload; the buffer is sized from what the frame
- * headers announce (already checked against the limit by the parser). */
+/* Collects a message's payload. A message whose payload arrives in one piece
+ * (the usual case: one frame, one read) is handled where it lies in the
+ * input, with no copy; only messages spread over fragments or reads are
+ * assembled, in a buffer sized from what the frame headers announce
+ * (already checked against the limit by the parser) and freed after. */
 static ngx_int_t
 ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
     noexcept
@@ -698,11 +737,35 @@ ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
     size_t   need, cap;
     u_char  *buf;
 
+    if (s->msg_len == 0 && s->inplace == NULL
+        && st.len == s->parser->announced_size())
+    {
+        s->inplace = st.data;
+        s->inplace_len = st.len;
+        return NGX_OK;
+    }
+
+    if (s->inplace != NULL) {
+        /* more than one piece after all: move the first into the buffer */
+        const u_char *first = s->inplace;
+        size_t        first_len = s->inplace_len;
+
+        s->inplace = NULL;
+        s->inplace_len = 0;
+
+        ws::step  copy = st;
+        copy.data = first;
+        copy.len = first_len;
+
+        if (ngx_http_webcall_ws_append(s, copy) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     need = s->msg_len + st.len;
 
     if (need > s->msg_cap) {
         cap = ngx_max(need, (size_t) s->parser->announced_size());
-        cap = ngx_max(cap, (size_t) 1024);
 
         buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
         if (buf == NULL) {
@@ -730,12 +793,16 @@ static void
 ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
     noexcept
 {
-    std::string_view        text((const char *) s->msg, s->msg_len);
+    std::string_view        text;
     sig::parse_result       res;
     std::optional<sig::error> order;
 
+    text = s->inplace != NULL
+           ? std::string_view((const char *) s->inplace, s->inplace_len)
+           : std::string_view((const char *) s->msg, s->msg_len);
+
     if (!webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(),
-                              s->msg_len))
+                              text.size()))
     {
         ngx_http_webcall_send_error(s, sig::error::rate_limited);
         return;
@@ -768,13 +835,6 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
     default:
         ngx_http_webcall_relay(s, res.msg, text);
         break;
-    }
-
-    /* a large message buffer is not kept for an idle connection */
-    if (s->msg_cap > 16384) {
-        ngx_free(s->msg);
-        s->msg = NULL;
-        s->msg_cap = 0;
     }
 }
 
@@ -1052,62 +1112,144 @@ ngx_http_webcall_send_text(ngx_http_webcall_session_t *s, const char *text,
 }
 
 
-/* Queues a frame (two pieces: header and payload) and writes what the
- * socket takes. Past webcall_ws_send_queue the reader is too slow: it is
- * closed rather than buffered for without bound. */
+static ngx_int_t
+ngx_http_webcall_join_pieces(const u_char *a, size_t alen, const u_char *b,
+    size_t blen, ngx_log_t *log) noexcept
+{
+    u_char  *buf;
+    size_t   cap;
+
+    if (alen + blen > ngx_http_webcall_joined_cap) {
+        cap = ngx_max(alen + blen, (size_t) 4096);
+        buf = (u_char *) ngx_alloc(cap, log);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_free(ngx_http_webcall_joined);
+        ngx_http_webcall_joined = buf;
+        ngx_http_webcall_joined_cap = cap;
+    }
+
+    ngx_memcpy(ngx_http_webcall_joined, a, alen);
+    ngx_memcpy(ngx_http_webcall_joined + alen, b, blen);
+
+    return NGX_OK;
+}
+
+
+/* Sends a frame (header and payload) straight to the socket when nothing
+ * is queued, and queues only what the socket did not take. So an idle
+ * connection holds no send buffer, and the common case copies nothing.
+ * Past webcall_ws_send_queue the reader is too slow: it is closed rather
+ * than buffered for without bound. */
 static ngx_int_t
 ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
     size_t alen, const u_char *b, size_t blen, ngx_uint_t force) noexcept
 {
-    size_t   used, need, cap;
-    u_char  *buf;
+    ngx_connection_t  *c;
+    ssize_t            n;
+    size_t             used, need, cap, sent;
+    u_char            *buf;
 
     if (s->done || (s->close_sent && !force)) {
         return NGX_DECLINED;
     }
 
+    c = s->request->connection;
     used = s->out_last - s->out_pos;
     need = alen + blen;
+    sent = 0;
 
-    if (!force && used + need > s->conf->send_queue) {
-        ngx_log_error(NGX_LOG_INFO, s->request->connection->log, 0,
+    if (used == 0 && c->write->ready) {
+        /* one write per frame: header and payload side by side in a
+         * per-process buffer (two writes would be two packets) */
+        if (blen > 0 && ngx_http_webcall_join_pieces(a, alen, b, blen, c->log)
+                        == NGX_OK)
+        {
+            a = ngx_http_webcall_joined;
+            alen = need;
+            b = NULL;
+            blen = 0;
+        }
+
+        n = c->send(c, (u_char *) a, alen);
+        if (n == NGX_ERROR) {
+            c->error = 1;
+            ngx_http_webcall_finish(s);
+            return NGX_ERROR;
+        }
+
+        if (n > 0) {
+            sent = (size_t) n;
+        }
+
+        if (sent == alen && blen > 0) {
+            n = c->send(c, (u_char *) b, blen);
+            if (n == NGX_ERROR) {
+                c->error = 1;
+                ngx_http_webcall_finish(s);
+                return NGX_ERROR;
+            }
+
+            if (n > 0) {
+                sent += (size_t) n;
+            }
+        }
+
+        if (sent == need) {
+            return NGX_OK;
+        }
+    }
+
+    if (!force && used + need - sent > s->conf->send_queue) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "webcall: closing a client that reads too slowly "
                       "(%uz bytes queued)", used);
         ngx_http_webcall_close(s, 1008, "send queue full");
         return NGX_DECLINED;
     }
 
-    if (s->out_cap - s->out_last < need) {
+    if (s->out_cap - s->out_last < need - sent) {
         if (s->out_pos > 0) {
             ngx_memmove(s->out, s->out + s->out_pos, used);
             s->out_pos = 0;
             s->out_last = used;
         }
 
-        if (s->out_cap - s->out_last < need) {
-            cap = ngx_max(s->out_cap * 2, used + need);
+        if (s->out_cap - s->out_last < need - sent) {
+            cap = ngx_max(s->out_cap * 2, used + need - sent);
             cap = ngx_max(cap, (size_t) 1024);
 
-            buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
+            buf = (u_char *) ngx_alloc(cap, c->log);
             if (buf == NULL) {
                 return NGX_ERROR;
             }
 
             if (used > 0) {
-                ngx_memcpy(buf, s->out, used);
+                ngx_memcpy(buf, s->out + s->out_pos, used);
             }
 
             ngx_free(s->out);
             s->out = buf;
             s->out_cap = cap;
+            s->out_pos = 0;
+            s->out_last = used;
         }
     }
 
-    ngx_memcpy(s->out + s->out_last, a, alen);
-    if (blen > 0) {
-        ngx_memcpy(s->out + s->out_last + alen, b, blen);
+    /* what the socket did not take: the rest of a, then of b */
+    if (sent < alen) {
+        ngx_memcpy(s->out + s->out_last, a + sent, alen - sent);
+        s->out_last += alen - sent;
+        sent = alen;
     }
-    s->out_last += need;
+
+    if (blen > 0) {
+        ngx_memcpy(s->out + s->out_last, b + (sent - alen),
+                   blen - (sent - alen));
+        s->out_last += blen - (sent - alen);
+    }
 
     ngx_http_webcall_flush(s);
 
@@ -1167,12 +1309,10 @@ ngx_http_webcall_flush(ngx_http_webcall_session_t *s) noexcept
         ngx_del_timer(c->write);
     }
 
-    /* a big send buffer is not kept for an idle connection */
-    if (s->out_cap > 16384) {
-        ngx_free(s->out);
-        s->out = NULL;
-        s->out_cap = 0;
-    }
+    /* buffering happens only under backpressure: give the memory back */
+    ngx_free(s->out);
+    s->out = NULL;
+    s->out_cap = 0;
 
     if (s->finish_when_flushed) {
         ngx_http_webcall_finish(s);

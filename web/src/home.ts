@@ -1,8 +1,8 @@
 // Home page: creates a room and hands over its link.
 import { createRoom, type ApiError } from './api.js';
-import { setupCopy } from './copy.js';
 import { announce, byId } from './dom.js';
 import { lang, localHref, localize, t } from './i18n.js';
+import { setupShare } from './share.js';
 
 localize('homeTitle');
 
@@ -10,12 +10,14 @@ const createBtn = byId('create', HTMLButtonElement);
 const intro = byId('intro', HTMLParagraphElement);
 const status = byId('status', HTMLParagraphElement);
 const result = byId('result', HTMLElement);
-const field = byId('link', HTMLTextAreaElement);
-const copyBtn = byId('copy', HTMLButtonElement);
-const copyStatus = byId('copy-status', HTMLParagraphElement);
 const start = byId('start', HTMLAnchorElement);
-
-setupCopy(copyBtn, field, copyStatus);
+const showLink = setupShare({
+    field: byId('link', HTMLTextAreaElement),
+    copy: byId('copy', HTMLButtonElement),
+    send: byId('send', HTMLButtonElement),
+    status: byId('copy-status', HTMLParagraphElement),
+    qr: byId('qr', HTMLDivElement),
+});
 
 function errorText(e: ApiError): string {
     switch (e.error) {
@@ -45,12 +47,12 @@ createBtn.addEventListener('click', async () => {
         announce(status, errorText(res), true);
         return;
     }
-    field.value = location.origin + res.data.url;
+    showLink(location.origin + res.data.url);
     start.href = localHref(res.data.url);
     createBtn.hidden = true;
     intro.hidden = true;
     result.hidden = false;
     announce(status, t.linkReady);
     // The button that was pressed is gone; put focus on the next step.
-    copyBtn.focus();
+    byId('copy', HTMLButtonElement).focus();
 });

@@ -104,6 +104,10 @@ static void ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept;
 static void ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept;
 static ngx_int_t ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s,
     u_char *p, size_t n) noexcept;
+static ngx_int_t ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s)
+    noexcept;
+static ngx_int_t ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s,
+    const u_char *data, size_t len) noexcept;
 static ngx_int_t ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s,
     const ws::step &st) noexcept;
 static void ngx_http_webcall_message(ngx_http_webcall_session_t *s,
@@ -660,7 +664,7 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
         switch (st.ev) {
 
         case ws::event::need_more:
-            return NGX_OK;
+            return ngx_http_webcall_ws_spill(s);
 
         case ws::event::data:
             if (ngx_http_webcall_ws_append(s, st) != NGX_OK) {
@@ -725,6 +729,28 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
 }
 
 
+/* A message that was being taken in place must be copied before its input
+ * goes: at the end of a read pass (the read buffer is the worker's) or when
+ * a second piece arrives. */
+static ngx_int_t
+ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s) noexcept
+{
+    const u_char  *data;
+    size_t         len;
+
+    if (s->inplace == NULL) {
+        return NGX_OK;
+    }
+
+    data = s->inplace;
+    len = s->inplace_len;
+    s->inplace = NULL;
+    s->inplace_len = 0;
+
+    return ngx_http_webcall_ws_copy(s, data, len);
+}
+
+
 /* Collects a message's payload. A message whose payload arrives in one piece
  * (the usual case: one frame, one read) is handled where it lies in the
  * input, with no copy; only messages spread over fragments or reads are
@@ -734,9 +760,6 @@ static ngx_int_t
 ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
     noexcept
 {
-    size_t   need, cap;
-    u_char  *buf;
-
     if (s->msg_len == 0 && s->inplace == NULL
         && st.len == s->parser->announced_size())
     {
@@ -745,24 +768,22 @@ ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
         return NGX_OK;
     }
 
-    if (s->inplace != NULL) {
-        /* more than one piece after all: move the first into the buffer */
-        const u_char *first = s->inplace;
-        size_t        first_len = s->inplace_len;
-
-        s->inplace = NULL;
-        s->inplace_len = 0;
-
-        ws::step  copy = st;
-        copy.data = first;
-        copy.len = first_len;
-
-        if (ngx_http_webcall_ws_append(s, copy) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (ngx_http_webcall_ws_spill(s) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    need = s->msg_len + st.len;
+    return ngx_http_webcall_ws_copy(s, st.data, st.len);
+}
+
+
+static ngx_int_t
+ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s, const u_char *data,
+    size_t len) noexcept
+{
+    size_t   need, cap;
+    u_char  *buf;
+
+    need = s->msg_len + len;
 
     if (need > s->msg_cap) {
         cap = ngx_max(need, (size_t) s->parser->announced_size());
@@ -782,7 +803,7 @@ ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
         s->msg_cap = cap;
     }
 
-    ngx_memcpy(s->msg + s->msg_len, st.data, st.len);
+    ngx_memcpy(s->msg + s->msg_len, data, len);
     s->msg_len = need;
 
     return NGX_OK;
@@ -919,6 +940,14 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     slen = webcall::base58::encode(ch.resume, sizeof(ch.resume), secret,
                                    sizeof(secret));
 
+    /* always 22 characters: leading '1's are zero digits, so the secret
+     * decodes the same */
+    if (slen < sig::resume_len) {
+        ngx_memmove(secret + (sig::resume_len - slen), secret, slen);
+        ngx_memset(secret, '1', sig::resume_len - slen);
+        slen = sig::resume_len;
+    }
+
     w.id = std::string_view((const char *) ch.id, NGX_HTTP_WEBCALL_PEER_ID);
     w.peers = peers;
     w.peer_count = ch.npeers;
@@ -1019,7 +1048,7 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     u_char                    *buf;
 
     if (ngx_http_webcall_seat_target(s->zone, &s->room, m.to.view(), &to)
-        != NGX_OK || to.session == s->node.key)
+        != NGX_OK || (to.session == s->node.key && to.pid == ngx_pid))
     {
         ngx_http_webcall_send_error(s, sig::error::peer_not_found);
         return;

@@ -37,8 +37,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,\
 FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
-.PHONY: all module web deps run test unit fuzz fuzz-short integration \
-        check-config clean
+.PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
+        clean
 
 all: module web
 
@@ -79,7 +79,7 @@ run: deps all
 
 # --- tests -----------------------------------------------------------------
 
-test: unit fuzz-short integration
+test: unit fuzz-short integration e2e
 	@echo "make test: every suite passed"
 
 $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_SRCS) $(CORE_HDRS)
@@ -105,6 +105,10 @@ fuzz: $(FUZZ_TARGETS)
 
 integration: all
 	node --test --test-concurrency=1 tests/integration/
+
+# real Chromium (and Firefox) against nginx, coturn and the built client
+e2e: all
+	node --test --test-concurrency=1 tests/e2e/
 
 clean:
 	rm -rf $(BUILD) web/dist

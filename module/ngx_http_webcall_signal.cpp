@@ -563,7 +563,9 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
 
     /* shutdown or reload: one best-effort "going away" so the client comes
      * back with its resume secret to a new worker */
-    if (!s->close_sent && !c->error && !c->timedout && s->out_pos == s->out_last) {
+    if (!s->close_sent && !c->error && !c->timedout
+        && s->out_pos == s->out_last)
+    {
         len = ws::encode_close(frame, 1001, "server going away");
         (void) c->send(c, frame, len);
     }

@@ -97,8 +97,8 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
         return fail(error::too_large, "The body may hold at most 1024 bytes.");
     }
 
-    json_ref root{json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                           &jerr)};
+    json_ref root{json_loadb(body, len,
+                             JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)};
     if (root.p == nullptr) {
         return fail(error::bad_json, "The request body is not valid JSON.");
     }

@@ -457,17 +457,6 @@ export class RawWs {
     destroy() { this.sock.destroy(); }
 }
 
-// A plain HTTP/1.x exchange on a fresh socket: writes text, reads the
-// response head and a Content-Length body. { status, headers, body }.
-export async function rawHttp(port, text, timeout = 3000) {
-    const raw = await RawWs.open(port, null, { request: text, timeout });
-    const len = Number(raw.headers['content-length'] ?? 0);
-    const deadline = Date.now() + timeout;
-    while (Buffer.byteLength(raw.body) < len && !raw.ended && Date.now() < deadline) await sleep(10);
-    raw.destroy();
-    return raw;
-}
-
 // --- which worker owns a connection ---------------------------------------------
 
 // The pid of the nginx process holding the server side of the TCP

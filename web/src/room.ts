@@ -1,55 +1,433 @@
-// Room page (/r/<token>): checks that the link is alive and offers to share it.
+// Room page (/r/<token>): joins the call at once. This file is the
+// controller: it owns the one CallState, turns events from signaling, the
+// peer connections, the devices and the person into changes of it, and asks
+// the view to draw it.
 import { getRoom } from './api.js';
-import { setupCopy } from './copy.js';
-import { announce, byId } from './dom.js';
+import { initialState, type CallState, type RemoteState } from './callstate.js';
 import { localHref, localize, t } from './i18n.js';
+import * as media from './media.js';
+import { PeerManager, type PeerLink, type ServiceMessage } from './peers.js';
+import { RoomView } from './roomview.js';
+import { setupShare } from './share.js';
+import { SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
+import { fill } from './texts.js';
+import { byId } from './dom.js';
 
 localize('roomTitle');
 
-const status = byId('status', HTMLParagraphElement);
-const share = byId('share', HTMLElement);
-const field = byId('link', HTMLTextAreaElement);
-const copyBtn = byId('copy', HTMLButtonElement);
-const copyStatus = byId('copy-status', HTMLParagraphElement);
-const newLink = byId('new-link', HTMLAnchorElement);
+const view = new RoomView();
+const state: CallState = initialState();
 
-setupCopy(copyBtn, field, copyStatus);
-newLink.href = localHref('/');
+// Every change of state goes through here, and the page follows.
+function update(change: (s: CallState) => void): void {
+    change(state);
+    view.render(state);
+}
 
 // Tokens are base58; anything outside a URL-safe alphabet is not worth a
-// request (and must not be pasted into the API path).
+// connection (and must not be pasted into the WebSocket path).
 const TOKEN_PATH = /^\/r\/([A-Za-z0-9_-]{1,128})\/?$/;
+const token = TOKEN_PATH.exec(location.pathname)?.[1] ?? null;
+const roomUrl = token ? `${location.origin}/r/${token}` : '';
 
-function showLink(token: string): void {
-    field.value = `${location.origin}/r/${token}`;
-    share.hidden = false;
+const showLink = setupShare({
+    field: byId('link', HTMLTextAreaElement),
+    copy: byId('copy', HTMLButtonElement),
+    send: byId('send', HTMLButtonElement),
+    status: byId('copy-status', HTMLParagraphElement),
+    qr: byId('qr', HTMLDivElement),
+});
+view.newLink.href = localHref('/');
+
+// --- local media ---------------------------------------------------------
+
+let audio: MediaStreamTrack | null = null;
+let video: MediaStreamTrack | null = null;
+let screen: MediaStreamTrack | null = null;
+let facing: 'user' | 'environment' = 'user';
+
+function sentVideo(): MediaStreamTrack | null {
+    return screen ?? (state.cam ? video : null);
 }
 
-function showInvalid(): void {
-    announce(status, t.roomInvalid, true);
-    newLink.hidden = false;
+function publish(): void {
+    peers.setLocal({ audio, video: sentVideo() });
+    const shown = sentVideo();
+    view.selfVideo.srcObject = shown ? new MediaStream([shown]) : null;
+    view.selfTile.classList.toggle('mirror', !screen && facing === 'user');
+    if (shown) void view.selfVideo.play().catch(() => undefined);
+    sendState();
 }
 
-async function main(): Promise<void> {
-    const token = TOKEN_PATH.exec(location.pathname)?.[1];
-    if (!token) {
-        showInvalid();
+function adopt(kind: 'audio' | 'video', track: MediaStreamTrack | null): void {
+    const old = kind === 'audio' ? audio : video;
+    if (old && old !== track) old.stop();
+    if (kind === 'audio') {
+        audio = track;
+        if (track) track.enabled = state.mic;
+    } else {
+        video = track;
+    }
+    if (track) {
+        // A camera unplugged or taken by the system during the call.
+        track.addEventListener('ended', () => {
+            if ((kind === 'audio' ? audio : video) !== track) return;
+            adopt(kind, null);
+            update((s) => { s.mediaProblem = 'missing'; });
+        });
+    }
+    update((s) => {
+        s.hasAudio = audio !== null;
+        s.hasVideo = video !== null;
+    });
+}
+
+async function startMedia(): Promise<void> {
+    update((s) => { s.askingMedia = true; s.mediaProblem = null; });
+    const got = await media.acquire(state.cam);
+    if (state.end) {
+        got.audio?.stop();
+        got.video?.stop();
         return;
     }
-    const res = await getRoom(token);
-    if (res.ok) {
-        announce(status, t.roomComingSoon);
-        showLink(token);
-    } else if (res.status === 404 || res.status === 400) {
-        showInvalid();
-    } else if (res.status === 0) {
-        // The link itself may be fine; let people still pass it on.
-        announce(status, t.errNetwork, true);
-        showLink(token);
-    } else {
-        announce(status, t.roomServerError, true);
-        showLink(token);
+    adopt('audio', got.audio);
+    adopt('video', got.video);
+    update((s) => { s.askingMedia = false; s.mediaProblem = got.problem; });
+    publish();
+    void refreshDevices();
+}
+
+async function refreshDevices(): Promise<void> {
+    const d = await media.listDevices();
+    view.fillSelect(view.camSelect, d.cameras, video?.getSettings().deviceId ?? null, t.cameraSelect);
+    view.fillSelect(view.micSelect, d.microphones, audio?.getSettings().deviceId ?? null, t.micSelect);
+    // Front and back: phones report facingMode; two cameras are enough.
+    view.flip.hidden = d.cameras.length < 2;
+}
+
+async function switchVideo(next: () => Promise<MediaStreamTrack>): Promise<void> {
+    // Phones often cannot open two cameras at once: free the old one first.
+    const old = video;
+    old?.stop();
+    try {
+        adopt('video', await next());
+    } catch {
+        notice(t.deviceFailed);
+        try {
+            adopt('video', await media.newVideo(facing, null));
+        } catch {
+            adopt('video', null);
+        }
+    }
+    publish();
+    void refreshDevices();
+}
+
+async function switchAudio(deviceId: string): Promise<void> {
+    try {
+        const track = await media.newAudio(deviceId);
+        adopt('audio', track);
+        publish();
+    } catch {
+        notice(t.deviceFailed);
     }
 }
 
-void main();
+function setMic(on: boolean): void {
+    if (audio) audio.enabled = on;
+    update((s) => { s.mic = on; });
+    sendState();
+}
+
+async function setCam(on: boolean): Promise<void> {
+    update((s) => { s.cam = on; });
+    if (!on) {
+        // Stop the camera itself, so its light goes off: "off" means off.
+        adopt('video', null);
+        publish();
+        return;
+    }
+    if (!video) {
+        try {
+            adopt('video', await media.newVideo(facing, null));
+        } catch (e) {
+            update((s) => { s.mediaProblem = media.problemOf(e); s.cam = false; });
+        }
+    }
+    publish();
+}
+
+async function toggleScreen(): Promise<void> {
+    if (screen) {
+        screen.stop();
+        screen = null;
+    } else {
+        try {
+            screen = await media.screenTrack();
+            const mine = screen;
+            mine.addEventListener('ended', () => {
+                if (screen !== mine) return;
+                screen = null;
+                update((s) => { s.sharingScreen = false; });
+                publish();
+            });
+        } catch {
+            return;
+        }
+    }
+    update((s) => { s.sharingScreen = screen !== null; });
+    publish();
+}
+
+// --- peers -----------------------------------------------------------------
+
+let arrivals = 0;
+
+function remote(id: string): RemoteState {
+    let r = state.remotes.get(id);
+    if (!r) {
+        r = { id, n: ++arrivals, link: 'connecting', weak: false, mic: true, cam: true, paused: false, stream: null };
+        state.remotes.set(id, r);
+    }
+    return r;
+}
+
+const peers = new PeerManager((m) => signal.send(m), {
+    stream: (id, stream) => update(() => { remote(id).stream = stream; }),
+    link: (id, link: PeerLink) => update(() => { remote(id).link = link; }),
+    quality: (id, q) => {
+        const r = state.remotes.get(id);
+        if (r && r.weak !== (q === 'bad')) update(() => { r.weak = q === 'bad'; });
+    },
+    videoPaused: (_id, paused) => {
+        // Paused towards anyone counts: say it, and tell the others.
+        update((s) => { s.videoPaused = paused; });
+        sendState();
+    },
+    channelOpen: () => sendState(),
+    message: (id, m) => onService(id, m),
+}, (id) => update((s) => {
+    if (s.remotes.delete(id) && s.remotes.size === 0) s.someoneLeft = true;
+}));
+
+function sendState(): void {
+    peers.broadcast({ t: 'state', mic: state.mic && audio !== null, cam: sentVideo() !== null,
+                      paused: state.videoPaused });
+}
+
+function onService(id: string, m: ServiceMessage): void {
+    switch (m.t) {
+        case 'state':
+            update(() => {
+                const r = remote(id);
+                r.mic = m.mic;
+                r.cam = m.cam;
+                r.paused = m.paused;
+            });
+            return;
+        case 'bye':
+            // The other person hung up: in a two-person call that ends the
+            // call for us too; in a group, only their tile goes.
+            if (state.remotes.size <= 1) {
+                void hangUp(true);
+            } else {
+                peers.remove(id);
+            }
+            return;
+        case 'chat':
+            view.addChat(t.chatThem, m.text);
+            notice(fill(t.chatNew, { text: m.text }));
+            return;
+    }
+}
+
+// --- signaling ---------------------------------------------------------------
+
+function sessionStore(): StoreLike | null {
+    try {
+        return window.sessionStorage;
+    } catch {
+        return null;  // storage disabled: no resume after a reload
+    }
+}
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/${token ?? ''}`;
+
+const signal = new SignalingClient({
+    url: wsUrl,
+    room: token ?? '',
+    // Structurally the same; the interface is narrower for the tests' fakes.
+    socket: (url) => new WebSocket(url) as unknown as SocketLike,
+    store: sessionStore(),
+    probe: async () => {
+        const res = await getRoom(token ?? '');
+        if (res.ok) return 'there';
+        return res.status === 404 || res.status === 400 ? 'gone' : 'unknown';
+    },
+    events: {
+        state: (sig) => update((s) => { s.signal = sig; }),
+        welcome: (w) => {
+            update((s) => {
+                s.everJoined = true;
+                s.maxParticipants = w.maxParticipants;
+                for (const id of w.peers) remote(id);
+            });
+            peers.welcome(w.id, w.iceServers, w.peers);
+            void keepAwake();
+        },
+        peerJoined: (id, resumed) => {
+            peers.joined(id, resumed);
+            update((s) => { remote(id); s.someoneLeft = false; });
+        },
+        peerLeft: (id) => peers.remove(id),
+        relayed: (m) => peers.relayed(m),
+        ended: (reason) => {
+            if (state.end) return;
+            stopEverything();
+            update((s) => { s.end = reason; });
+        },
+    },
+});
+
+// --- ending ------------------------------------------------------------------
+
+function stopEverything(): void {
+    peers.closeAll();
+    for (const tr of [audio, video, screen]) tr?.stop();
+    audio = video = screen = null;
+    view.selfVideo.srcObject = null;
+    void wake?.release().catch(() => undefined);
+    wake = null;
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
+}
+
+async function hangUp(byThem: boolean): Promise<void> {
+    if (state.end) return;
+    update((s) => { s.endedByThem = byThem; });
+    if (!byThem) {
+        peers.broadcast({ t: 'bye' });
+        // Let the goodbye leave before the connections close.
+        await new Promise((r) => setTimeout(r, 150));
+    }
+    signal.leave();
+}
+
+// --- screen wake lock ----------------------------------------------------------
+
+let wake: WakeLockSentinel | null = null;
+
+async function keepAwake(): Promise<void> {
+    if (state.end || wake || !('wakeLock' in navigator) || document.visibilityState !== 'visible') return;
+    try {
+        wake = await navigator.wakeLock.request('screen');
+        wake.addEventListener('release', () => { wake = null; });
+    } catch {
+        // Refused (battery saver, no permission): the call goes on.
+    }
+}
+
+// The lock is dropped whenever the tab is hidden; take it again on return.
+document.addEventListener('visibilitychange', () => void keepAwake());
+
+// --- the person's actions ------------------------------------------------------
+
+let noticeTimer = 0;
+function notice(text: string): void {
+    window.clearTimeout(noticeTimer);
+    update((s) => { s.notice = text; });
+    noticeTimer = window.setTimeout(() => update((s) => { s.notice = null; }), 8000);
+}
+
+function toggleFullscreen(): void {
+    if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
+    else void document.documentElement.requestFullscreen().catch(() => undefined);
+}
+
+function wireControls(): void {
+    view.mic.addEventListener('click', () => setMic(!(state.mic && audio !== null)));
+    view.cam.addEventListener('click', () => void setCam(!state.cam || !video));
+    view.hangup.addEventListener('click', () => void hangUp(false));
+    view.linkBtn.addEventListener('click', () => update((s) => {
+        s.linkOpen = !s.linkOpen;
+        s.moreOpen = false;
+    }));
+    view.moreBtn.addEventListener('click', () => {
+        update((s) => { s.moreOpen = !s.moreOpen; s.linkOpen = false; });
+        if (state.moreOpen) view.moreTitle.focus();
+    });
+    view.moreClose.addEventListener('click', () => {
+        update((s) => { s.moreOpen = false; });
+        view.moreBtn.focus();
+    });
+    view.rejoin.addEventListener('click', () => location.reload());
+    view.mediaRetry.addEventListener('click', () => void startMedia());
+    view.unmute.addEventListener('click', () => {
+        view.unmuteAll();
+        update((s) => { s.soundBlocked = false; });
+    });
+    view.onSoundBlocked = () => update((s) => { s.soundBlocked = true; });
+    view.camSelect.addEventListener('change', () => {
+        const id = view.camSelect.value;
+        void switchVideo(() => media.newVideo(null, id));
+    });
+    view.micSelect.addEventListener('change', () => void switchAudio(view.micSelect.value));
+    view.flip.addEventListener('click', () => {
+        facing = facing === 'user' ? 'environment' : 'user';
+        void switchVideo(() => media.newVideo(facing, null));
+    });
+    view.fullscreen.hidden = !document.fullscreenEnabled;
+    view.fullscreen.addEventListener('click', toggleFullscreen);
+    document.addEventListener('fullscreenchange', () => update((s) => {
+        s.fullscreen = document.fullscreenElement !== null;
+    }));
+    view.screen.hidden = !media.canShareScreen();
+    view.screen.addEventListener('click', () => void toggleScreen());
+    view.chatForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const text = view.chatInput.value.trim();
+        if (!text) return;
+        peers.broadcast({ t: 'chat', text });
+        view.addChat(t.chatMe, text);
+        view.chatInput.value = '';
+    });
+    document.addEventListener('keydown', onKey);
+}
+
+function onKey(e: KeyboardEvent): void {
+    if (e.ctrlKey || e.metaKey || e.altKey || state.end) return;
+    const target = e.target as HTMLElement | null;
+    const typing = Boolean(target?.closest('input, textarea, select'));
+    if (e.key === 'Escape') {
+        // Browsers often leave fullscreen on Esc by themselves; where they
+        // pass the key on, do it here. Otherwise Esc closes our panels.
+        if (document.fullscreenElement) void document.exitFullscreen().catch(() => undefined);
+        else if (state.moreOpen || state.linkOpen) update((s) => { s.moreOpen = false; s.linkOpen = false; });
+        return;
+    }
+    if (typing) return;
+    const k = e.key.toLowerCase();
+    if (k === 'm' || k === 'ь') {
+        setMic(!(state.mic && audio !== null));
+        notice(state.mic ? t.micIsOn : t.micIsOff);
+    } else if (k === 'v' || k === 'м') {
+        void setCam(!state.cam || !video).then(() => notice(state.cam ? t.camIsOn : t.camIsOff));
+    }
+}
+
+// --- start ---------------------------------------------------------------------
+
+function main(): void {
+    wireControls();
+    if (!token) {
+        update((s) => { s.end = 'not-found'; });
+        return;
+    }
+    showLink(roomUrl);
+    // Camera prompt and signaling at the same time: neither waits.
+    signal.start();
+    void startMedia();
+    navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDevices());
+    view.render(state);
+}
+
+main();

@@ -6,6 +6,7 @@
 #   make run        deps + build, then nginx (and coturn) on 127.0.0.1:$(PORT)
 #   make test       every suite; non-zero exit on any failure
 #   make fuzz       the fuzzers for longer (FUZZ_SECONDS each)
+#   make bench      signaling latency, throughput and memory per connection
 
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -38,7 +39,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        clean
+        bench clean
 
 all: module web
 
@@ -109,6 +110,10 @@ integration: all
 # real Chromium (and Firefox) against nginx, coturn and the built client
 e2e: all
 	node --test --test-concurrency=1 tests/e2e/
+
+# not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
+bench: all
+	node tests/bench/signal.bench.mjs
 
 clean:
 	rm -rf $(BUILD) web/dist

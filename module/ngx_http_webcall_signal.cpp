@@ -123,7 +123,7 @@ static std::string_view ngx_http_webcall_ice_servers(
 static void ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
     ngx_http_webcall_change_t *ch, const u_char *frame, size_t len) noexcept;
 static void ngx_http_webcall_send_error(ngx_http_webcall_session_t *s,
-    sig::error e) noexcept;
+    sig::error e, std::string_view message = "") noexcept;
 static ngx_int_t ngx_http_webcall_send_text(ngx_http_webcall_session_t *s,
     const char *text, size_t len) noexcept;
 static ngx_int_t ngx_http_webcall_join_pieces(const u_char *a, size_t alen,
@@ -899,7 +899,11 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     ngx_memzero(&ch, sizeof(ch));
     ngx_http_webcall_random_id(ch.id);
     if (RAND_bytes(ch.resume, sizeof(ch.resume)) != 1) {
-        ngx_http_webcall_send_error(s, sig::error::room_full);
+        ngx_log_error(NGX_LOG_ERR, s->request->connection->log, 0,
+                      "webcall: the CSPRNG failed to make a resume secret");
+        ngx_http_webcall_send_error(s, sig::error::room_full,
+                                    "the server could not seat you; "
+                                    "try again");
         return;
     }
 
@@ -925,8 +929,14 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     case NGX_DECLINED:
         ngx_http_webcall_send_error(s, sig::error::room_not_found);
         return;
-    default:
+    case NGX_BUSY:
         ngx_http_webcall_send_error(s, sig::error::room_full);
+        return;
+    default:
+        /* the zone had no space to take the room in again */
+        ngx_http_webcall_send_error(s, sig::error::room_full,
+                                    "the server is full right now; "
+                                    "try again in a few minutes");
         return;
     }
 
@@ -1107,15 +1117,15 @@ ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
 
 
 static void
-ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e)
-    noexcept
+ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e,
+    std::string_view message) noexcept
 {
     sig::error_info  info;
     char             text[512];
     size_t           len;
 
     info = sig::describe(e);
-    len = sig::build_error(text, sizeof(text), e, "");
+    len = sig::build_error(text, sizeof(text), e, message);
     (void) ngx_http_webcall_send_text(s, text, len);
 
     if (info.close) {

@@ -109,6 +109,8 @@ async function switchVideo(next: () => Promise<MediaStreamTrack>): Promise<void>
     // Phones often cannot open two cameras at once: free the old one first.
     const old = video;
     old?.stop();
+    // Picking a camera means wanting to be seen.
+    update((s) => { s.cam = true; });
     try {
         adopt('video', await next());
     } catch {
@@ -134,9 +136,26 @@ async function switchAudio(deviceId: string): Promise<void> {
 }
 
 function setMic(on: boolean): void {
+    if (on && !audio) {
+        // No microphone yet (blocked or missing): asking again is the only
+        // way "on" can mean anything.
+        void newMic();
+        return;
+    }
     if (audio) audio.enabled = on;
     update((s) => { s.mic = on; });
     sendState();
+}
+
+async function newMic(): Promise<void> {
+    try {
+        update((s) => { s.mic = true; });
+        adopt('audio', await media.newAudio(null));
+        update((s) => { s.mediaProblem = null; });
+        publish();
+    } catch (e) {
+        update((s) => { s.mediaProblem = media.problemOf(e); });
+    }
 }
 
 async function setCam(on: boolean): Promise<void> {

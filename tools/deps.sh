@@ -36,6 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         --no-install-recommends "${missing[@]}"
 fi
 
+# npm install, not npm ci: with this machine's npm settings the lock file
+# leaves out other platforms' optional packages, which npm ci refuses.
+# --no-save keeps package.json and the lock file as they are.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-save --no-audit --no-fund --loglevel=error
 fi

@@ -39,7 +39,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        bench clean
+        test-web bench clean
 
 all: module web
 
@@ -80,7 +80,7 @@ run: deps all
 
 # --- tests -----------------------------------------------------------------
 
-test: unit fuzz-short integration e2e
+test: unit fuzz-short integration test-web e2e
 	@echo "make test: every suite passed"
 
 $(BUILD)/unit/%: tests/unit/%.cpp $(CORE_SRCS) $(CORE_HDRS)
@@ -107,9 +107,13 @@ fuzz: $(FUZZ_TARGETS)
 integration: all
 	node --test --test-concurrency=1 tests/integration/
 
+# the client's logic (vitest)
+test-web:
+	npm run test:web
+
 # real Chromium (and Firefox) against nginx, coturn and the built client
 e2e: all
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 
 # not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
 bench: all

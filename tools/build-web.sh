@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # A fresh checkout has no node_modules; checking for the tools themselves
 # also repairs a half-installed tree.
 if [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/esbuild ]; then
-    npm ci --no-audit --no-fund
+    npm install --no-save --no-audit --no-fund
 fi
 
 npx --no-install tsc -p web/tsconfig.json

@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { SignalingClient, retryDelay, type EndReason, type SignalState, type SocketLike, type Welcome } from '../../web/src/signaling.ts';
+
+class FakeSocket implements SocketLike {
+    readyState = 0;
+    sent: string[] = [];
+    closedWith: number | null = null;
+    onopen: ((ev: unknown) => void) | null = null;
+    onmessage: ((ev: { data: unknown }) => void) | null = null;
+    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+    onerror: ((ev: unknown) => void) | null = null;
+    constructor(readonly url: string) {}
+    send(data: string) { this.sent.push(data); }
+    close(code = 1000) { this.closedWith = code; this.readyState = 3; }
+    // server side
+    open() { this.readyState = 1; this.onopen?.({}); }
+    receive(m: unknown) { this.onmessage?.({ data: typeof m === 'string' ? m : JSON.stringify(m) }); }
+    drop(code: number) { this.readyState = 3; this.onclose?.({ code, reason: '' }); }
+}
+
+class MemoryStore {
+    map = new Map<string, string>();
+    getItem(k: string) { return this.map.get(k) ?? null; }
+    setItem(k: string, v: string) { this.map.set(k, v); }
+    removeItem(k: string) { this.map.delete(k); }
+}
+
+function harness(store = new MemoryStore()) {
+    const sockets: FakeSocket[] = [];
+    const timers: { fn: () => void; ms: number }[] = [];
+    const states: SignalState[] = [];
+    const welcomes: Welcome[] = [];
+    const ended: EndReason[] = [];
+    const relayed: unknown[] = [];
+    const joined: [string, boolean][] = [];
+    const left: string[] = [];
+    const client = new SignalingClient({
+        url: 'ws://test/ws/ROOM', room: 'ROOM', store,
+        socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
+        setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
+        clearTimer: () => undefined,
+        random: () => 0.5,
+        maxRetries: 3,
+        events: {
+            state: (s) => states.push(s),
+            welcome: (w) => welcomes.push(w),
+            ended: (r) => ended.push(r),
+            relayed: (m) => relayed.push(m),
+            peerJoined: (id, r) => joined.push([id, r]),
+            peerLeft: (id) => left.push(id),
+        },
+    });
+    const last = () => sockets[sockets.length - 1]!;
+    return { client, sockets, timers, states, welcomes, ended, relayed, joined, left, store, last };
+}
+
+const welcome = (id = 'Ab3dEf7h', peers: string[] = [], resume = '4kTq9XzLmNpR2sUvWxYz1a') =>
+    ({ type: 'welcome', id, peers, resume, iceServers: [{ urls: 'stun:x' }], maxParticipants: 2 });
+
+describe('signaling client', () => {
+    it('joins on open and is joined after welcome', () => {
+        const h = harness();
+        h.client.start();
+        expect(h.client.state).toBe('connecting');
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual({ type: 'join' });
+        h.last().receive(welcome('Ab3dEf7h', ['Pq2Rs3Tu']));
+        expect(h.client.state).toBe('joined');
+        expect(h.states).toEqual(['connecting', 'joined']);
+        expect(h.welcomes[0]).toMatchObject({ id: 'Ab3dEf7h', peers: ['Pq2Rs3Tu'], maxParticipants: 2, resumed: false });
+        expect(h.welcomes[0]!.iceServers).toEqual([{ urls: 'stun:x' }]);
+    });
+
+    it('keeps the resume secret and peer id per room in storage', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        expect(h.store.getItem('webcall:ROOM:resume')).toBe('4kTq9XzLmNpR2sUvWxYz1a');
+        expect(h.store.getItem('webcall:ROOM:id')).toBe('Ab3dEf7h');
+    });
+
+    it('a reload joins with the stored resume secret and sees the same seat as resumed', () => {
+        const store = new MemoryStore();
+        store.setItem('webcall:ROOM:resume', '4kTq9XzLmNpR2sUvWxYz1a');
+        store.setItem('webcall:ROOM:id', 'Ab3dEf7h');
+        const h = harness(store);
+        h.client.start();
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a' });
+        h.last().receive(welcome());
+        expect(h.welcomes[0]!.resumed).toBe(true);
+    });
+
+    it('reconnects with resume after a dropped connection, without ending the call', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().drop(1006);
+        expect(h.client.state).toBe('reconnecting');
+        expect(h.ended).toEqual([]);
+        expect(h.timers).toHaveLength(1);
+        h.timers[0]!.fn();
+        expect(h.sockets).toHaveLength(2);
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a' });
+        h.last().receive(welcome());
+        expect(h.client.state).toBe('joined');
+        expect(h.welcomes[1]!.resumed).toBe(true);
+    });
+
+    it('server going away (1001) is retried too', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().drop(1001);
+        expect(h.client.state).toBe('reconnecting');
+    });
+
+    it.each([
+        [4409, 'room-full'],
+        [4404, 'not-found'],
+        [4001, 'replaced'],
+        [4400, 'rejected'],
+        [4429, 'rejected'],
+        [1009, 'rejected'],
+    ] as const)('close %i ends with %s and never retries', (code, reason) => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().drop(code);
+        expect(h.client.state).toBe('closed');
+        expect(h.ended).toEqual([reason]);
+        expect(h.timers).toHaveLength(0);
+    });
+
+    it('a refused join forgets the seat; a replaced one keeps it for its newer tab', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().drop(4001);
+        expect(h.store.getItem('webcall:ROOM:resume')).not.toBeNull();
+        const g = harness();
+        g.client.start();
+        g.last().open();
+        g.last().receive(welcome());
+        g.last().drop(4409);
+        expect(g.store.getItem('webcall:ROOM:resume')).toBeNull();
+    });
+
+    it('gives up after the retry budget', () => {
+        const h = harness();
+        h.client.start();
+        for (let i = 0; i < 3; i++) {
+            h.last().drop(1006);
+            h.timers[h.timers.length - 1]!.fn();
+        }
+        h.last().drop(1006);
+        expect(h.ended).toEqual(['gave-up']);
+        expect(h.client.state).toBe('closed');
+    });
+
+    it('leave sends bye, forgets the seat and ends', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.client.leave();
+        expect(h.last().sent[1]).toBe('{"type":"bye"}');
+        expect(h.ended).toEqual(['left']);
+        expect(h.store.getItem('webcall:ROOM:resume')).toBeNull();
+        expect(h.last().closedWith).toBe(1000);
+    });
+
+    it('routes peer events and relayed messages; ignores junk and unknown types', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().receive({ type: 'peer-joined', id: 'Vw4Xy5Za' });
+        h.last().receive({ type: 'peer-joined', id: 'Vw4Xy5Za', resumed: true });
+        h.last().receive({ from: 'Vw4Xy5Za', type: 'offer', to: 'Ab3dEf7h', sdp: 'v=0' });
+        h.last().receive({ type: 'peer-left', id: 'Vw4Xy5Za' });
+        h.last().receive('not json');
+        h.last().receive({ type: 'something-new' });
+        h.last().receive({ type: 'offer', sdp: 'no from' });
+        expect(h.joined).toEqual([['Vw4Xy5Za', false], ['Vw4Xy5Za', true]]);
+        expect(h.left).toEqual(['Vw4Xy5Za']);
+        expect(h.relayed).toEqual([{ from: 'Vw4Xy5Za', type: 'offer', to: 'Ab3dEf7h', sdp: 'v=0' }]);
+        expect(h.client.state).toBe('joined');
+    });
+
+    it('send works only while joined', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        expect(h.client.send({ type: 'offer', to: 'x', sdp: 'v=0' })).toBe(false);
+        h.last().receive(welcome());
+        expect(h.client.send({ type: 'offer', to: 'x', sdp: 'v=0' })).toBe(true);
+        h.last().drop(1006);
+        expect(h.client.send({ type: 'offer', to: 'x', sdp: 'v=0' })).toBe(false);
+    });
+});
+
+describe('retry delay', () => {
+    it('grows, is jittered and capped', () => {
+        expect(retryDelay(0, () => 0)).toBe(250);
+        expect(retryDelay(0, () => 1)).toBe(500);
+        expect(retryDelay(3, () => 1)).toBe(4000);
+        expect(retryDelay(20, () => 1)).toBe(8000);
+        expect(retryDelay(20, () => 0)).toBe(4000);
+    });
+});
+
+describe('a room that does not exist', () => {
+    it('a handshake refused before open is probed, and a gone room ends as not-found', async () => {
+        const sockets: FakeSocket[] = [];
+        const ended: EndReason[] = [];
+        const client = new SignalingClient({
+            url: 'ws://x', room: 'R', store: null,
+            socket: (u) => { const s = new FakeSocket(u); sockets.push(s); return s; },
+            setTimer: () => 0, clearTimer: () => undefined,
+            probe: async () => 'gone',
+            events: { ended: (r) => ended.push(r) },
+        });
+        client.start();
+        sockets[0]!.drop(1006);
+        await Promise.resolve();
+        await Promise.resolve();
+        expect(ended).toEqual(['not-found']);
+        expect(client.state).toBe('closed');
+    });
+
+    it('a room that is there is retried', async () => {
+        const sockets: FakeSocket[] = [];
+        const timers: (() => void)[] = [];
+        const client = new SignalingClient({
+            url: 'ws://x', room: 'R', store: null,
+            socket: (u) => { const s = new FakeSocket(u); sockets.push(s); return s; },
+            setTimer: (fn) => { timers.push(fn); return 0; }, clearTimer: () => undefined,
+            probe: async () => 'there',
+            events: {},
+        });
+        client.start();
+        sockets[0]!.drop(1006);
+        await Promise.resolve();
+        await Promise.resolve();
+        expect(client.state).toBe('reconnecting');
+        expect(timers).toHaveLength(1);
+    });
+});

@@ -1,0 +1,127 @@
+// The state of a call in one place, and the pure rule that turns it into the
+// one sentence the status line shows.
+import type { EndReason, SignalState } from './signaling.js';
+import type { PeerLink } from './peers.js';
+import type { MediaProblem } from './media.js';
+import type { TextKey } from './texts.js';
+
+export interface RemoteState {
+    id: string;
+    n: number;              // 1, 2, 3 in order of arrival, for labels
+    link: PeerLink;
+    weak: boolean;          // the stats say the link is bad
+    mic: boolean;
+    cam: boolean;
+    paused: boolean;        // their video is paused by their policy
+    stream: MediaStream | null;
+}
+
+export interface CallState {
+    signal: SignalState;
+    end: EndReason | null;
+    endedByThem: boolean;
+    everJoined: boolean;
+    someoneLeft: boolean;     // a participant left and we are alone again
+    maxParticipants: number;
+    remotes: Map<string, RemoteState>;
+    mic: boolean;             // our microphone switched on
+    cam: boolean;             // our camera switched on
+    hasAudio: boolean;        // we have a microphone track
+    hasVideo: boolean;        // we have a camera track
+    askingMedia: boolean;     // the permission prompt may be up
+    mediaProblem: MediaProblem | null;
+    videoPaused: boolean;     // our video paused by the bitrate policy
+    sharingScreen: boolean;
+    // The page around the call.
+    linkOpen: boolean;        // the Link card is open during a call
+    moreOpen: boolean;        // the settings sheet is open
+    soundBlocked: boolean;    // the browser refused to play sound on its own
+    fullscreen: boolean;
+    notice: string | null;    // a passing sentence (new message, device error)
+}
+
+export function initialState(): CallState {
+    return {
+        signal: 'idle',
+        end: null,
+        endedByThem: false,
+        everJoined: false,
+        someoneLeft: false,
+        maxParticipants: 2,
+        remotes: new Map(),
+        mic: true,
+        cam: true,
+        hasAudio: false,
+        hasVideo: false,
+        askingMedia: true,
+        mediaProblem: null,
+        videoPaused: false,
+        sharingScreen: false,
+        linkOpen: false,
+        moreOpen: false,
+        soundBlocked: false,
+        fullscreen: false,
+        notice: null,
+    };
+}
+
+export type Tone = 'info' | 'good' | 'warn' | 'bad';
+
+export interface Status {
+    key: TextKey;
+    tone: Tone;
+    share: boolean;    // show the link, Copy and QR right under it
+    final: boolean;    // the call is over; show the way out
+}
+
+const END: Record<EndReason, TextKey> = {
+    'left': 'stCallEnded',
+    'replaced': 'stReplaced',
+    'room-full': 'stRoomFull',
+    'not-found': 'stInvalid',
+    'rejected': 'stRejected',
+    'gave-up': 'stGaveUp',
+};
+
+export function statusOf(s: CallState): Status {
+    if (s.end) {
+        const key = s.end === 'left' && s.endedByThem ? 'stOtherHungUp' : END[s.end];
+        return { key, tone: s.end === 'left' ? 'info' : 'bad', share: false, final: true };
+    }
+    const remotes = [...s.remotes.values()];
+    const anyUp = remotes.some((r) => r.link === 'connected' || r.link === 'weak');
+    if (!s.everJoined) return { key: 'stConnecting', tone: 'info', share: false, final: false };
+    if (s.signal === 'reconnecting' && !anyUp) {
+        return { key: 'stReconnecting', tone: 'warn', share: false, final: false };
+    }
+    if (remotes.length === 0) {
+        return s.someoneLeft
+            ? { key: 'stOtherLeft', tone: 'warn', share: true, final: false }
+            : { key: 'stWaiting', tone: 'info', share: true, final: false };
+    }
+    if (remotes.some((r) => r.link === 'failed')) {
+        return { key: 'stReconnecting', tone: 'warn', share: false, final: false };
+    }
+    if (!anyUp) return { key: 'stConnectingPeer', tone: 'info', share: false, final: false };
+    if (remotes.some((r) => r.link === 'weak' || r.weak)) {
+        return { key: 'stWeak', tone: 'warn', share: false, final: false };
+    }
+    if (s.videoPaused) return { key: 'stVideoPaused', tone: 'warn', share: false, final: false };
+    return { key: 'stConnected', tone: 'good', share: false, final: false };
+}
+
+// Which sentence explains a camera or microphone problem, if any.
+export function mediaNote(s: CallState): TextKey | null {
+    if (s.askingMedia) return null;
+    switch (s.mediaProblem) {
+        case null: return null;
+        case 'denied': return 'medDenied';
+        case 'busy': return 'medBusy';
+        case 'insecure': return 'medInsecure';
+        case 'error': return 'medError';
+        case 'missing':
+            if (s.hasAudio && !s.hasVideo) return 'medNoCamera';
+            if (!s.hasAudio && s.hasVideo) return 'medNoMic';
+            return 'medMissing';
+    }
+}

@@ -1,0 +1,283 @@
+// Signaling client (docs/protocol.md): one WebSocket per room, a small state
+// machine, no DOM. The WebSocket, storage and timers are injected so the
+// unit tests drive it without a browser.
+
+export type SignalState =
+    | 'idle'          // not started
+    | 'connecting'    // first connection, before welcome
+    | 'joined'        // welcome received
+    | 'reconnecting'  // lost after (or before) welcome; will retry with resume
+    | 'closed';       // final: see the end reason
+
+// Why the client stopped for good; each maps to one sentence in the UI.
+export type EndReason =
+    | 'left'          // we sent bye
+    | 'replaced'      // 4001: this seat was taken by a newer tab
+    | 'room-full'     // 4409
+    | 'not-found'     // 4404: unknown or expired link
+    | 'rejected'      // 4400, 1009, 4429: the server will not take us
+    | 'gave-up';      // too many failed reconnects
+
+export interface Welcome {
+    id: string;
+    peers: string[];
+    iceServers: RTCIceServer[];
+    maxParticipants: number;
+    resumed: boolean;   // same seat as before (id unchanged)
+}
+
+// A relayed offer, answer or candidate, as the other side sent it plus "from".
+export interface Relayed {
+    type: 'offer' | 'answer' | 'candidate';
+    from: string;
+    [key: string]: unknown;
+}
+
+export interface SignalEvents {
+    state(s: SignalState): void;
+    welcome(w: Welcome): void;
+    peerJoined(id: string, resumed: boolean): void;
+    peerLeft(id: string): void;
+    relayed(m: Relayed): void;
+    ended(reason: EndReason): void;
+}
+
+// The subset of the browser's WebSocket the client uses.
+export interface SocketLike {
+    readonly readyState: number;
+    onopen: ((ev: unknown) => void) | null;
+    onmessage: ((ev: { data: unknown }) => void) | null;
+    onclose: ((ev: { code: number; reason: string }) => void) | null;
+    onerror: ((ev: unknown) => void) | null;
+    send(data: string): void;
+    close(code?: number, reason?: string): void;
+}
+
+export interface StoreLike {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+}
+
+export interface SignalOptions {
+    url: string;
+    room: string;
+    socket: (url: string) => SocketLike;
+    store: StoreLike | null;
+    events: Partial<SignalEvents>;
+    setTimer?: (fn: () => void, ms: number) => unknown;
+    clearTimer?: (t: unknown) => void;
+    random?: () => number;
+    maxRetries?: number;
+    // Asked when a connection closes before it ever opened: the server
+    // refuses the handshake itself (HTTP 404) for an unknown or expired
+    // room, and a browser shows that only as close 1006.
+    probe?: () => Promise<'gone' | 'there' | 'unknown'>;
+}
+
+const OPEN = 1;
+
+// Close codes after which retrying cannot help (docs/protocol.md).
+const FINAL_CLOSE: Record<number, EndReason> = {
+    4001: 'replaced',
+    4404: 'not-found',
+    4409: 'room-full',
+    4400: 'rejected',
+    1009: 'rejected',
+    4429: 'rejected',
+};
+
+// Exponential backoff with full jitter, capped; attempt counts from 0.
+// Stays inside the server's 20 s grace for the first few tries.
+export function retryDelay(attempt: number, random: () => number): number {
+    const base = 500;
+    const cap = 8000;
+    const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 10));
+    return Math.round(ceiling / 2 + random() * ceiling / 2);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringArray(v: unknown): string[] {
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export class SignalingClient {
+    state: SignalState = 'idle';
+    id: string | null = null;
+    private sock: SocketLike | null = null;
+    private attempt = 0;
+    private timer: unknown = null;
+    private readonly opt: SignalOptions;
+    private readonly keyId: string;
+    private readonly keyResume: string;
+
+    constructor(opt: SignalOptions) {
+        this.opt = opt;
+        // Per room, so two rooms in two tabs never share a seat.
+        this.keyId = `webcall:${opt.room}:id`;
+        this.keyResume = `webcall:${opt.room}:resume`;
+        this.id = opt.store?.getItem(this.keyId) ?? null;
+    }
+
+    start(): void {
+        if (this.state !== 'idle') return;
+        this.setState('connecting');
+        this.open();
+    }
+
+    // Sends an offer, answer or candidate; false when the socket is down
+    // (perfect negotiation resends what matters after a reconnect).
+    send(msg: Record<string, unknown>): boolean {
+        if (this.state !== 'joined' || !this.sock || this.sock.readyState !== OPEN) return false;
+        this.sock.send(JSON.stringify(msg));
+        return true;
+    }
+
+    // Leaves for good: bye frees the seat at once.
+    leave(): void {
+        if (this.state === 'closed') return;
+        if (this.sock && this.sock.readyState === OPEN) {
+            this.sock.send('{"type":"bye"}');
+        }
+        this.forget();
+        this.finish('left');
+    }
+
+    private open(): void {
+        const sock = this.opt.socket(this.opt.url);
+        this.sock = sock;
+        let opened = false;
+        sock.onopen = () => {
+            opened = true;
+            const resume = this.opt.store?.getItem(this.keyResume);
+            sock.send(JSON.stringify(resume ? { type: 'join', resume } : { type: 'join' }));
+        };
+        sock.onmessage = (ev) => this.onMessage(ev.data);
+        sock.onclose = (ev) => {
+            if (this.sock !== sock) return;
+            this.sock = null;
+            if (!opened && this.opt.probe && !FINAL_CLOSE[ev.code]) {
+                void this.opt.probe().then((r) => {
+                    if (this.state === 'closed') return;
+                    if (r === 'gone') {
+                        this.forget();
+                        this.finish('not-found');
+                    } else {
+                        this.onClose(ev.code);
+                    }
+                }, () => this.onClose(ev.code));
+                return;
+            }
+            this.onClose(ev.code);
+        };
+        // An error is always followed by close; act there.
+        sock.onerror = () => undefined;
+    }
+
+    private onMessage(data: unknown): void {
+        if (typeof data !== 'string') return;
+        let m: unknown;
+        try {
+            m = JSON.parse(data);
+        } catch {
+            return;
+        }
+        if (!isObject(m) || typeof m['type'] !== 'string') return;
+        const ev = this.opt.events;
+        switch (m['type']) {
+            case 'welcome':
+                this.onWelcome(m);
+                return;
+            case 'peer-joined':
+                if (typeof m['id'] === 'string') ev.peerJoined?.(m['id'], m['resumed'] === true);
+                return;
+            case 'peer-left':
+                if (typeof m['id'] === 'string') ev.peerLeft?.(m['id']);
+                return;
+            case 'offer':
+            case 'answer':
+            case 'candidate':
+                if (typeof m['from'] === 'string') ev.relayed?.(m as Relayed);
+                return;
+        }
+        // 'error' is followed by a close whose code says what to do;
+        // unknown types are ignored as the protocol asks.
+    }
+
+    private onWelcome(m: Record<string, unknown>): void {
+        if (typeof m['id'] !== 'string') return;
+        const id = m['id'];
+        const resumed = this.id === id;
+        this.id = id;
+        this.attempt = 0;
+        const store = this.opt.store;
+        store?.setItem(this.keyId, id);
+        if (typeof m['resume'] === 'string') store?.setItem(this.keyResume, m['resume']);
+        const max = typeof m['maxParticipants'] === 'number' ? m['maxParticipants'] : 2;
+        const ice = Array.isArray(m['iceServers']) ? m['iceServers'].filter(isObject) : [];
+        this.setState('joined');
+        this.opt.events.welcome?.({
+            id,
+            peers: stringArray(m['peers']),
+            iceServers: ice as unknown as RTCIceServer[],
+            maxParticipants: max,
+            resumed,
+        });
+    }
+
+    private onClose(code: number): void {
+        if (this.state === 'closed') return;
+        const final = FINAL_CLOSE[code];
+        if (final) {
+            // A refused or replaced seat must not be resumed by a reload.
+            if (final !== 'replaced') this.forget();
+            this.finish(final);
+            return;
+        }
+        if (code === 1000) {
+            this.forget();
+            this.finish('left');
+            return;
+        }
+        // 1001 going away, 1006 dropped, anything else: retry with resume.
+        // Peer connections live on meanwhile; only signaling is down.
+        const max = this.opt.maxRetries ?? 12;
+        if (this.attempt >= max) {
+            this.finish('gave-up');
+            return;
+        }
+        const delay = retryDelay(this.attempt++, this.opt.random ?? Math.random);
+        this.setState('reconnecting');
+        const set = this.opt.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+        this.timer = set(() => {
+            this.timer = null;
+            if (this.state === 'reconnecting') this.open();
+        }, delay);
+    }
+
+    private forget(): void {
+        this.opt.store?.removeItem(this.keyResume);
+        this.opt.store?.removeItem(this.keyId);
+    }
+
+    private finish(reason: EndReason): void {
+        if (this.timer !== null) {
+            (this.opt.clearTimer ?? ((t) => clearTimeout(t as number)))(this.timer);
+            this.timer = null;
+        }
+        const sock = this.sock;
+        this.sock = null;
+        if (sock && sock.readyState <= OPEN) sock.close(1000);
+        this.setState('closed');
+        this.opt.events.ended?.(reason);
+    }
+
+    private setState(s: SignalState): void {
+        if (this.state === s) return;
+        this.state = s;
+        this.opt.events.state?.(s);
+    }
+}

@@ -117,6 +117,8 @@ static void ngx_http_webcall_join(ngx_http_webcall_session_t *s,
 static void ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     const sig::client_msg &m, std::string_view text) noexcept;
 static void ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s)
+    noexcept;
 static std::string_view ngx_http_webcall_ice_servers(
     ngx_http_webcall_session_t *s, std::string_view peer, char *out,
     size_t cap) noexcept;
@@ -855,6 +857,9 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
     case sig::msg_type::bye:
         ngx_http_webcall_bye(s);
         break;
+    case sig::msg_type::ice_servers:
+        ngx_http_webcall_refresh_ice(s);
+        break;
     default:
         ngx_http_webcall_relay(s, res.msg, text);
         break;
@@ -1092,6 +1097,26 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
 
     ngx_http_webcall_deliver(s->zone, &to, ngx_http_webcall_scratch, h + len,
                              0, s->request->connection->log);
+}
+
+
+/* Fresh TURN credentials for the asker, e.g. before an ICE restart late in
+ * a long call; minted for its own peer id like those in welcome. */
+static void
+ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s) noexcept
+{
+    std::string_view  ice;
+    char              json[1024];
+    char              text[NGX_HTTP_WEBCALL_REPLY];
+    size_t            len;
+
+    ice = ngx_http_webcall_ice_servers(s,
+              std::string_view((const char *) s->peer_id,
+                               NGX_HTTP_WEBCALL_PEER_ID),
+              json, sizeof(json));
+
+    len = sig::build_ice_servers(text, sizeof(text), ice);
+    (void) ngx_http_webcall_send_text(s, text, len);
 }
 
 

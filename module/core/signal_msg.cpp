@@ -109,6 +109,7 @@ constexpr struct {
     {"answer", msg_type::answer},
     {"candidate", msg_type::candidate},
     {"bye", msg_type::bye},
+    {"ice-servers", msg_type::ice_servers},
 };
 
 std::optional<msg_type> type_of(const json_t* v) noexcept
@@ -341,6 +342,16 @@ size_t build_peer_joined(char* out, size_t cap, std::string_view id,
                          bool resumed) noexcept
 {
     return build_peer_event(out, cap, "peer-joined", id, resumed);
+}
+
+size_t build_ice_servers(char* out, size_t cap,
+                         std::string_view ice_servers_json) noexcept
+{
+    writer w(out, cap);
+    w.raw("{\"type\":\"ice-servers\",\"iceServers\":");
+    w.raw(ice_servers_json.empty() ? "[]" : ice_servers_json);
+    w.raw("}");
+    return w.finish();
 }
 
 size_t build_peer_left(char* out, size_t cap, std::string_view id) noexcept

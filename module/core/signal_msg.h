@@ -21,7 +21,10 @@ inline constexpr size_t resume_max = 64;
 bool valid_peer_ref(std::string_view s) noexcept;  // 1-16 base58 characters
 bool valid_resume(std::string_view s) noexcept;    // 16-64 base58 characters
 
-enum class msg_type : uint8_t { join, offer, answer, candidate, bye };
+// ice_servers: a joined participant asks for fresh TURN credentials (before
+// an ICE restart in a long call); answered to it alone.
+enum class msg_type : uint8_t { join, offer, answer, candidate, bye,
+                                ice_servers };
 
 constexpr bool is_relayed(msg_type t) noexcept
 {
@@ -128,6 +131,10 @@ size_t build_welcome(char* out, size_t cap, const welcome& w) noexcept;
 size_t build_peer_joined(char* out, size_t cap, std::string_view id,
                          bool resumed = false) noexcept;
 size_t build_peer_left(char* out, size_t cap, std::string_view id) noexcept;
+
+// {"type":"ice-servers","iceServers":<ice_servers_json>}
+size_t build_ice_servers(char* out, size_t cap,
+                         std::string_view ice_servers_json) noexcept;
 
 // An empty message stands for the error's default text.
 size_t build_error(char* out, size_t cap, error e,

@@ -510,6 +510,29 @@ void type_names_match_the_wire(void**)
     assert_false(is_relayed(msg_type::bye));
 }
 
+void ice_servers_request_is_valid_after_join_only(void**)
+{
+    parse_result r = parse(R"({"type":"ice-servers"})");
+    assert_true(static_cast<bool>(r));
+    assert_int_equal(static_cast<int>(r.msg.type),
+                     static_cast<int>(msg_type::ice_servers));
+    assert_false(is_relayed(msg_type::ice_servers));
+    assert_true(check_order(false, msg_type::ice_servers).has_value());
+    assert_false(check_order(true, msg_type::ice_servers).has_value());
+}
+
+void ice_servers_reply_carries_the_array(void**)
+{
+    char   out[256];
+    size_t n = build_ice_servers(out, sizeof(out),
+                                 R"([{"urls":["stun:t.example.org"]}])");
+    assert_sv(string_view(out, n),
+              R"({"type":"ice-servers","iceServers":[{"urls":["stun:t.example.org"]}]})");
+    n = build_ice_servers(out, sizeof(out), "");
+    assert_sv(string_view(out, n), R"({"type":"ice-servers","iceServers":[]})");
+    assert_int_equal(build_ice_servers(out, 10, "[]"), 0);
+}
+
 }  // namespace
 
 int main()
@@ -555,6 +578,8 @@ int main()
         cmocka_unit_test(
             close_codes_have_reasons_including_replaced_and_going_away),
         cmocka_unit_test(type_names_match_the_wire),
+        cmocka_unit_test(ice_servers_request_is_valid_after_join_only),
+        cmocka_unit_test(ice_servers_reply_carries_the_array),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -7,6 +7,8 @@
 #   make test       every suite; non-zero exit on any failure
 #   make fuzz       the fuzzers for longer (FUZZ_SECONDS each)
 #   make bench      signaling latency, throughput and memory per connection
+#   make bench-recovery  recovery times after reloads, drops and restarts
+#                   (needs root for network namespaces; docs/benchmarks.md)
 
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -39,7 +41,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        test-web bench clean
+        test-web bench bench-recovery clean
 
 all: module web
 
@@ -118,6 +120,10 @@ e2e: all
 # not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
 bench: all
 	node tests/bench/signal.bench.mjs
+
+# not part of `make test`: times, not pass/fail (docs/benchmarks.md)
+bench-recovery: all
+	node tests/bench/recovery.bench.mjs
 
 clean:
 	rm -rf $(BUILD) web/dist

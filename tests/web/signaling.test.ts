@@ -252,3 +252,29 @@ describe('a room that does not exist', () => {
         expect(timers).toHaveLength(1);
     });
 });
+
+describe('fresh TURN credentials', () => {
+    it('asks with {"type":"ice-servers"} and resolves with the answer', async () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        const p = h.client.freshIceServers(1000);
+        expect(JSON.parse(h.last().sent[h.last().sent.length - 1]!)).toEqual({ type: 'ice-servers' });
+        h.last().receive({ type: 'ice-servers', iceServers: [{ urls: ['turn:x'], username: 'u', credential: 'c' }] });
+        await expect(p).resolves.toEqual([{ urls: ['turn:x'], username: 'u', credential: 'c' }]);
+    });
+
+    it('resolves null when the socket is down or nobody answers in time', async () => {
+        const h = harness();
+        h.client.start();
+        await expect(h.client.freshIceServers()).resolves.toBeNull();   // not joined yet
+        h.last().open();
+        h.last().receive(welcome());
+        const p = h.client.freshIceServers(1000);
+        const timer = h.timers[h.timers.length - 1]!;
+        expect(timer.ms).toBe(1000);
+        timer.fn();
+        await expect(p).resolves.toBeNull();
+    });
+});

@@ -7,8 +7,9 @@
 // offer with a new id means the other side started afresh (a reload), so
 // our old connection to it is replaced; a stale candidate is dropped.
 import { initialBitrate, nextBitrate, classify, type BitrateState, type Quality } from './bitrate.js';
+import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, type LinkView } from './recovery.js';
 
-export type PeerLink = 'connecting' | 'connected' | 'weak' | 'failed';
+export type PeerLink = LinkView;
 
 export type ServiceMessage =
     | { t: 'state'; mic: boolean; cam: boolean; paused: boolean }
@@ -22,6 +23,9 @@ export interface PeerEvents {
     channelOpen(peer: string): void;
     videoPaused(peer: string, paused: boolean): void;
     quality(peer: string, q: Quality): void;
+    // A kept connection now belongs to a new peer id (after the server
+    // forgot every seat).
+    renamed(old: string, id: string): void;
 }
 
 export interface LocalTracks {
@@ -67,19 +71,36 @@ function randomId(): string {
 
 type Send = (msg: Record<string, unknown>) => boolean;
 
+// What a Peer needs from its manager to recover on its own.
+export interface PeerHooks {
+    // Fresh TURN credentials from the server, or null (none in time).
+    freshIce(): Promise<RTCIceServer[] | null>;
+    // Give up this connection: a brand-new one takes its place.
+    replace(p: Peer): void;
+    // 'relay' forces every path through TURN (?relay=1, the relay self-test).
+    policy: RTCIceTransportPolicy;
+}
+
 const TICK_MS = 1000;
 const STATS_EVERY = 2;          // ticks between two stats samples
 const RESEND_FIRST_MS = 3000;   // an offer unanswered this long is sent again
 const RESEND_MAX_MS = 12000;
-const STUCK_MS = 10000;         // not connected this long: restart ICE
+const QUIET_AFTER_OUTAGE_MS = 5000;
+const ORPHAN_MS = 20000;        // a kept connection waits this long for its new id
+const HELLO_MS = 1500;          // then a new offer to a peer that knew none
+// Sent on the service channel every second. ICE takes about 7 s to call a
+// dead path "disconnected"; SILENT_MS without a heartbeat (from a peer that
+// sends them) and without a byte on the transport says so sooner.
+const HEARTBEAT = '{"t":"hb"}';
+const GAP_MS = 2000;            // heartbeats resumed after this long: an outage
 
 export class Peer {
-    readonly id: string;
+    id: string;
     readonly pc: RTCPeerConnection;
     readonly pcId = randomId();
     remotePcId: string | null = null;
     readonly stream = new MediaStream();
-    private readonly polite: boolean;
+    private polite: boolean;
     private readonly send: Send;
     private readonly ev: PeerEvents;
     private makingOffer = false;
@@ -90,17 +111,34 @@ export class Peer {
     private ticks = 0;
     private offerSentAt = 0;
     private resendAfter = RESEND_FIRST_MS;
-    private stuckSince = Date.now();
     private closed = false;
     private link: PeerLink = 'connecting';
+    private readonly hooks: PeerHooks;
+    // Recovery (recovery.ts): when the media stopped, what was tried.
+    private everConnected = false;
+    private badSince: number | null = Date.now();
+    private lastAction: number | null = null;
+    private restarts = 0;
+    private quietUntil = 0;          // no bitrate decisions before this
+    private heartbeats = false;      // the other side sends heartbeats
+    private lastHeard = 0;           // the last message on the service channel
+    private silent = false;          // heartbeats and bytes stopped: dead path
+    private silentBytes = -1;        // transport bytes at the last silence check
+    private restarting = false;
+    private refreshed = false;       // fresh credentials taken in this outage
+    private remoteClosed = false;    // the other end closed its side (reload)
+    // Shown as a connection being recovered, not a new one, from the start:
+    // this one replaces a connection that worked.
+    wasConnected = false;
 
     constructor(id: string, self: string, ice: RTCIceServer[], initiator: boolean,
-                local: LocalTracks, send: Send, ev: PeerEvents) {
+                local: LocalTracks, send: Send, ev: PeerEvents, hooks: PeerHooks) {
         this.id = id;
         this.polite = isPolite(self, id);
         this.send = send;
         this.ev = ev;
-        this.pc = new RTCPeerConnection({ iceServers: ice });
+        this.hooks = hooks;
+        this.pc = new RTCPeerConnection({ iceServers: ice, iceTransportPolicy: hooks.policy });
         this.wire();
         if (initiator) {
             // Fixed transceivers from the start: tracks come and go with
@@ -128,13 +166,163 @@ export class Peer {
             this.sendDescription();
             this.resendAfter = Math.min(RESEND_MAX_MS, this.resendAfter * 2);
         }
-        if (pc.connectionState === 'connected') {
-            this.stuckSince = now;
-        } else if (now - this.stuckSince >= STUCK_MS && pc.signalingState === 'stable') {
-            this.stuckSince = now;
-            if (!this.polite) pc.restartIce();
+        if (this.channel?.readyState === 'open') {
+            try { this.channel.send(HEARTBEAT); } catch { /* closing */ }
         }
+        void this.checkSilence(now).then(() => {
+            if (!this.closed) this.recover(Date.now());
+        });
         if (++this.ticks % STATS_EVERY === 0) void this.sample();
+    }
+
+    // Silent: the other side sends heartbeats, none came for SILENT_MS, and
+    // not one byte arrived on the transport since the last check (a tab in
+    // the background may send its heartbeats late, but its media flows).
+    private async checkSilence(now: number): Promise<void> {
+        if (!this.heartbeats || now - this.lastHeard < SILENT_MS) {
+            this.silent = false;
+            this.silentBytes = -1;
+            return;
+        }
+        let bytes = 0;
+        try {
+            (await this.pc.getStats()).forEach((r: Record<string, unknown>) => {
+                if (r['type'] === 'transport' && typeof r['bytesReceived'] === 'number') bytes += r['bytesReceived'];
+            });
+        } catch {
+            return;
+        }
+        this.silent = this.silentBytes >= 0 && bytes === this.silentBytes;
+        this.silentBytes = bytes;
+    }
+
+    // The server forgot the seats (a restart wiped its zone): the same
+    // connection now links two new peer ids.
+    rekey(self: string, id: string): void {
+        this.id = id;
+        this.polite = isPolite(self, id);
+    }
+
+    // ICE restart when the connection is disconnected for a few seconds or
+    // failed, by the impolite side only, with fresh TURN credentials; a new
+    // connection only after restarts failed (recovery.ts).
+    private recover(now: number): void {
+        const pc = this.pc;
+        const up = isUp(pc.iceConnectionState, pc.connectionState) && !this.silent;
+        if (up) {
+            if (this.everConnected && this.badSince !== null && now - this.badSince >= DISCONNECTED_MS) {
+                this.afterOutage(now);
+            }
+            this.everConnected = true;
+            this.wasConnected = true;
+            this.badSince = null;
+            this.restarts = 0;
+            this.refreshed = false;
+        } else if (this.badSince === null) {
+            this.badSince = this.silent ? this.lastHeard : now;
+        }
+        this.updateLink(now);
+        if (up || this.restarting) return;
+        const facts = {
+            now, polite: this.polite, ice: pc.iceConnectionState, conn: pc.connectionState, silent: this.silent,
+            everConnected: this.everConnected, badSince: this.badSince,
+            lastAction: this.lastAction, restarts: this.restarts,
+        };
+        const action = recoveryAction(facts);
+        if (action === 'replace') {
+            this.lastAction = now;
+            console.info(`webcall: connection to ${this.id} did not come back after ${this.restarts} ICE restarts: a new one`);
+            this.hooks.replace(this);
+        } else if (action === 'restart') {
+            this.lastAction = now;
+            this.restarts++;
+            void this.restartIce();
+        } else if (this.polite && this.everConnected && !this.refreshed &&
+                   recoveryAction({ ...facts, polite: false, lastAction: null }) !== 'none') {
+            // The other side restarts; have fresh credentials ready for our
+            // answer's candidates.
+            this.refreshed = true;
+            void this.refreshIce();
+        }
+    }
+
+    // The path is back after an outage (seen by either side: ours came back,
+    // or the other side's heartbeats resumed after a gap). The other side's
+    // decoder lost its reference frames and would wait about 3 s before
+    // asking for a new key frame: send one at once. And the first reports
+    // count the whole outage as loss: not a reason to cut or pause video.
+    private afterOutage(now: number): void {
+        if (now < this.quietUntil - QUIET_AFTER_OUTAGE_MS + 1000) return;   // once per outage
+        this.quietUntil = now + QUIET_AFTER_OUTAGE_MS;
+        void this.keyFrame();
+        // Once more a second later: the first may leave before the path
+        // carries media both ways again (an ICE restart still settling).
+        window.setTimeout(() => { if (!this.closed) void this.keyFrame(); }, 1000);
+    }
+
+    // Restarting the video encoder (encoding off, then on again) makes it
+    // start over with a key frame.
+    private keyFrame(): Promise<void> {
+        return this.withParams(() => this.keyFrameNow());
+    }
+
+    // setParameters calls must not interleave (each needs its own
+    // getParameters before it): one at a time.
+    private paramsChain: Promise<void> = Promise.resolve();
+    private withParams(job: () => Promise<void>): Promise<void> {
+        const next = this.paramsChain.then(job, job);
+        this.paramsChain = next.catch(() => undefined);
+        return next;
+    }
+
+    private async keyFrameNow(): Promise<void> {
+        const sender = this.videoSender();
+        if (!sender?.track || this.bitrate.paused) return;
+        try {
+            const p = sender.getParameters();
+            const enc = p.encodings?.[0];
+            if (!enc || enc.active === false) return;
+            enc.active = false;
+            await sender.setParameters(p);
+            const q = sender.getParameters();
+            const again = q.encodings?.[0];
+            if (!again) return;
+            again.active = !this.bitrate.paused;
+            await sender.setParameters(q);
+        } catch (e) {
+            console.warn('webcall: key frame', e);
+        }
+    }
+
+    private async refreshIce(): Promise<void> {
+        const ice = await this.hooks.freshIce();
+        if (!ice || this.closed) return;
+        try {
+            this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice });
+        } catch (e) {
+            console.warn('webcall: setConfiguration', e);
+        }
+    }
+
+    private async restartIce(): Promise<void> {
+        this.restarting = true;
+        try {
+            await this.refreshIce();
+        } finally {
+            this.restarting = false;
+        }
+        if (this.closed) return;
+        console.info(`webcall: ICE restart towards ${this.id} (${this.pc.iceConnectionState})`);
+        this.pc.restartIce();
+    }
+
+    private updateLink(now: number): void {
+        const pc = this.pc;
+        const view = linkView({
+            now, ice: pc.iceConnectionState, conn: pc.connectionState, silent: this.silent,
+            everConnected: this.everConnected || this.wasConnected, badSince: this.badSince,
+        }, this.remoteClosed);
+        this.setLink(view);
     }
 
     private wire(): void {
@@ -165,18 +353,9 @@ export class Peer {
     }
 
     private onConnState(): void {
-        const s = this.pc.connectionState;
-        const ice = this.pc.iceConnectionState;
-        let link: PeerLink;
-        if (s === 'connected' && ice !== 'disconnected') link = 'connected';
-        else if (s === 'failed' || ice === 'failed') link = 'failed';
-        else if (ice === 'disconnected' || s === 'disconnected') link = 'weak';
-        else link = this.link === 'connected' ? 'weak' : 'connecting';
-        if (link === 'failed' && !this.polite) {
-            // One side restarts ICE so the two never race each other.
-            this.pc.restartIce();
-        }
-        this.setLink(link);
+        if (this.closed) return;
+        // At once, not at the next tick: a failure restarts without delay.
+        this.recover(Date.now());
     }
 
     private setLink(link: PeerLink): void {
@@ -197,8 +376,26 @@ export class Peer {
         // ondatachannel race, and the SCTP m-line is in the first offer.
         const ch = this.pc.createDataChannel('service', { negotiated: true, id: 0 });
         this.channel = ch;
-        ch.onopen = () => this.ev.channelOpen(this.id);
+        ch.onopen = () => {
+            this.remoteClosed = false;
+            this.ev.channelOpen(this.id);
+        };
+        // The other side closed its end (a reload, a closed tab): say
+        // "reconnecting" at once; its new offer or the server's peer-left
+        // decides what happens next.
+        ch.onclose = () => {
+            if (this.closed) return;
+            this.remoteClosed = true;
+            this.updateLink(Date.now());
+        };
         ch.onmessage = (e) => {
+            const now = Date.now();
+            if (this.heartbeats && now - this.lastHeard >= GAP_MS) this.afterOutage(now);
+            this.lastHeard = now;
+            if (e.data === HEARTBEAT) {
+                this.heartbeats = true;
+                return;
+            }
             const m = parseService(e.data);
             if (m) this.ev.message(this.id, m);
         };
@@ -264,7 +461,11 @@ export class Peer {
         return tr?.sender ?? null;
     }
 
-    private async applyBitrate(): Promise<void> {
+    private applyBitrate(): Promise<void> {
+        return this.withParams(() => this.applyBitrateNow());
+    }
+
+    private async applyBitrateNow(): Promise<void> {
         const sender = this.videoSender();
         if (!sender || !sender.track) return;
         const p = sender.getParameters();
@@ -284,7 +485,7 @@ export class Peer {
     }
 
     private async sample(): Promise<void> {
-        if (this.closed || this.pc.connectionState !== 'connected') return;
+        if (this.closed || this.pc.connectionState !== 'connected' || Date.now() < this.quietUntil) return;
         const sender = this.videoSender();
         let loss: number | null = null;
         let rtt: number | null = null;
@@ -303,6 +504,8 @@ export class Peer {
         } catch {
             return;
         }
+        // An outage may have been noticed while the stats were read.
+        if (this.closed || Date.now() < this.quietUntil) return;
         const sample = { loss, rttMs: rtt };
         this.ev.quality(this.id, classify(sample));
         if (!sender?.track) return;
@@ -331,18 +534,29 @@ export class PeerManager {
     private readonly send: Send;
     private readonly ev: PeerEvents;
     private readonly onGone: (id: string) => void;
+    private readonly freshIce: () => Promise<RTCIceServer[] | null>;
+    policy: RTCIceTransportPolicy = 'all';
 
-    constructor(send: Send, ev: PeerEvents, onGone: (id: string) => void) {
+    constructor(send: Send, ev: PeerEvents, onGone: (id: string) => void,
+                freshIce: () => Promise<RTCIceServer[] | null> = async () => null) {
         this.send = send;
         this.ev = ev;
         this.onGone = onGone;
+        this.freshIce = freshIce;
     }
 
     // After welcome: offer to everyone already there; keep a connection
     // that survived a signaling reconnect; drop peers that left meanwhile.
-    welcome(self: string, ice: RTCIceServer[], peers: string[]): void {
+    // sameSeat false with a seat before: the server forgot it (a restart
+    // wiped its zone, or our grace ran out), and every id may have changed.
+    welcome(self: string, ice: RTCIceServer[], peers: string[], sameSeat = true): void {
+        const lostSeat = !sameSeat && this.self !== '' && this.self !== self;
         this.self = self;
         this.ice = ice;
+        if (lostSeat && this.peers.size > 0) {
+            this.orphan(peers);
+            return;
+        }
         for (const id of [...this.peers.keys()]) {
             if (!peers.includes(id)) this.remove(id);
         }
@@ -365,17 +579,68 @@ export class PeerManager {
         this.onGone(id);
     }
 
+    // Connections that still work are kept when the server forgot the
+    // seats: each waits (ORPHAN_MS at most) for its other end to show up
+    // under a new id. Both ends know the connection by its pc ids, so a
+    // hello (a null candidate with "adopt", relayed untouched by the
+    // server) carrying our pc id finds it on the other side, which answers
+    // the same way. Whoever got the peer list says hello; a peer that knows
+    // no such connection (it reloaded meanwhile) gets a new offer after
+    // HELLO_MS.
+    private orphans = new Map<string, Peer>();
+    private orphanTimer = 0;
+
+    private orphan(peers: string[]): void {
+        for (const [id, p] of this.peers) this.orphans.set(id, p);
+        this.peers.clear();
+        window.clearTimeout(this.orphanTimer);
+        this.orphanTimer = window.setTimeout(() => this.dropOrphans(), ORPHAN_MS);
+        for (const id of peers) {
+            for (const o of this.orphans.values()) {
+                this.send({ type: 'candidate', to: id, candidate: null, pc: o.pcId, adopt: 1 });
+            }
+        }
+        window.setTimeout(() => {
+            for (const id of peers) if (!this.peers.has(id)) this.create(id, true);
+        }, HELLO_MS);
+    }
+
+    private dropOrphans(): void {
+        for (const [id, p] of [...this.orphans]) {
+            this.orphans.delete(id);
+            p.close();
+            this.onGone(id);
+        }
+    }
+
+    private adopt(from: string, pcId: string, m: Record<string, unknown>): void {
+        const entry = [...this.orphans].find(([, o]) => o.remotePcId === pcId);
+        if (!entry) return;
+        const [old, p] = entry;
+        this.orphans.delete(old);
+        p.rekey(this.self, from);
+        this.peers.set(from, p);
+        this.ev.renamed(old, from);
+        if (m['adopt'] === 1) this.send({ type: 'candidate', to: from, candidate: null, pc: p.pcId, adopt: 2 });
+    }
+
     relayed(m: Record<string, unknown>): void {
         const from = m['from'];
         if (typeof from !== 'string') return;
         const pcId = typeof m['pc'] === 'string' ? m['pc'] : null;
+        if (!this.peers.has(from) && pcId && this.orphans.size > 0) this.adopt(from, pcId, m);
         let p = this.peers.get(from);
         if (m['type'] === 'offer') {
+            let was = false;
             if (p && p.remotePcId !== null && pcId !== null && p.remotePcId !== pcId) {
-                this.remove(from);
+                // The other side started afresh (a reload, or it gave up the
+                // old connection): ours is replaced without a word of "left".
+                was = p.wasConnected;
+                p.close();
+                this.peers.delete(from);
                 p = undefined;
             }
-            if (!p) p = this.create(from, false);
+            if (!p) p = this.create(from, false, was);
             if (pcId) p.remotePcId = pcId;
             if (typeof m['sdp'] === 'string') void p.onDescription('offer', m['sdp']);
         } else if (m['type'] === 'answer') {
@@ -399,13 +664,35 @@ export class PeerManager {
     }
 
     closeAll(): void {
+        window.clearTimeout(this.orphanTimer);
+        this.dropOrphans();
         for (const id of [...this.peers.keys()]) this.remove(id);
     }
 
-    private create(id: string, initiator: boolean): Peer {
-        const p = new Peer(id, this.self, this.ice, initiator, this.local, this.send, this.ev);
+    private create(id: string, initiator: boolean, wasConnected = false): Peer {
+        const hooks: PeerHooks = {
+            freshIce: async () => {
+                const ice = await this.freshIce();
+                if (ice) this.ice = ice;
+                return ice;
+            },
+            replace: (old) => this.replace(old),
+            policy: this.policy,
+        };
+        const p = new Peer(id, this.self, this.ice, initiator, this.local, this.send, this.ev, hooks);
+        p.wasConnected = wasConnected;
         p.pendingLocal = this.local;
         this.peers.set(id, p);
         return p;
+    }
+
+    // A connection that ICE restarts could not bring back: close it and
+    // offer a new one (its new pc id tells the other side to replace its
+    // end too). The participant stays; only the connection is new.
+    private replace(old: Peer): void {
+        if (this.peers.get(old.id) !== old) return;
+        old.close();
+        this.peers.delete(old.id);
+        this.create(old.id, true, true);
     }
 }

@@ -225,9 +225,21 @@ const peers = new PeerManager((m) => signal.send(m), {
     },
     channelOpen: () => sendState(),
     message: (id, m) => onService(id, m),
+    renamed: (old, id) => update((s) => {
+        const r = s.remotes.get(old);
+        if (!r) return;
+        s.remotes.delete(old);
+        r.id = id;
+        s.remotes.set(id, r);
+    }),
 }, (id) => update((s) => {
     if (s.remotes.delete(id) && s.remotes.size === 0) s.someoneLeft = true;
-}));
+}), () => signal.freshIceServers());
+
+// ?relay=1: every path through the TURN server (iceTransportPolicy
+// 'relay'). A relay self-test for sysadmins: if the call works with it, TURN
+// works for the people who need it.
+if (new URLSearchParams(location.search).get('relay') === '1') peers.policy = 'relay';
 
 function sendState(): void {
     peers.broadcast({ t: 'state', mic: state.mic && audio !== null, cam: sentVideo() !== null,
@@ -291,7 +303,7 @@ const signal = new SignalingClient({
                 s.maxParticipants = w.maxParticipants;
                 for (const id of w.peers) remote(id);
             });
-            peers.welcome(w.id, w.iceServers, w.peers);
+            peers.welcome(w.id, w.iceServers, w.peers, w.resumed);
             void keepAwake();
         },
         peerJoined: (id, resumed) => {

@@ -40,6 +40,8 @@ export interface SignalEvents {
     peerLeft(id: string): void;
     relayed(m: Relayed): void;
     ended(reason: EndReason): void;
+    // Fresh TURN credentials, the answer to {"type":"ice-servers"}.
+    iceServers(servers: RTCIceServer[]): void;
 }
 
 // The subset of the browser's WebSocket the client uses.
@@ -113,6 +115,7 @@ export class SignalingClient {
     private readonly opt: SignalOptions;
     private readonly keyId: string;
     private readonly keyResume: string;
+    private iceWaiters: ((s: RTCIceServer[] | null) => void)[] = [];
 
     constructor(opt: SignalOptions) {
         this.opt = opt;
@@ -134,6 +137,26 @@ export class SignalingClient {
         if (this.state !== 'joined' || !this.sock || this.sock.readyState !== OPEN) return false;
         this.sock.send(JSON.stringify(msg));
         return true;
+    }
+
+    // Asks the server for fresh TURN credentials (before an ICE restart late
+    // in a call, when those of the welcome may have expired). Resolves with
+    // null when the socket is down or no answer came within timeoutMs: the
+    // caller then restarts with what it has.
+    freshIceServers(timeoutMs = 1500): Promise<RTCIceServer[] | null> {
+        if (!this.send({ type: 'ice-servers' })) return Promise.resolve(null);
+        return new Promise((resolve) => {
+            let done = false;
+            const finish = (s: RTCIceServer[] | null) => {
+                if (done) return;
+                done = true;
+                this.iceWaiters = this.iceWaiters.filter((w) => w !== finish);
+                resolve(s);
+            };
+            this.iceWaiters.push(finish);
+            const set = this.opt.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+            set(() => finish(null), timeoutMs);
+        });
     }
 
     // Leaves for good: bye frees the seat at once.
@@ -202,6 +225,13 @@ export class SignalingClient {
             case 'candidate':
                 if (typeof m['from'] === 'string') ev.relayed?.(m as Relayed);
                 return;
+            case 'ice-servers': {
+                if (!Array.isArray(m['iceServers'])) return;
+                const servers = m['iceServers'].filter(isObject) as unknown as RTCIceServer[];
+                for (const w of [...this.iceWaiters]) w(servers);
+                ev.iceServers?.(servers);
+                return;
+            }
         }
         // 'error' is followed by a close whose code says what to do;
         // unknown types are ignored as the protocol asks.

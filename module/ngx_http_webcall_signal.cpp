@@ -568,7 +568,9 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
     if (!s->close_sent && !c->error && !c->timedout
         && s->out_pos == s->out_last)
     {
-        len = ws::encode_close(frame, 1001, "server going away");
+        len = ws::encode_close(frame,
+                  (uint16_t) sig::close_code::going_away,
+                  sig::close_reason(sig::close_code::going_away));
         (void) c->send(c, frame, len);
     }
 
@@ -1406,7 +1408,11 @@ ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept
 }
 
 
-/* Sends our one close frame and gives the client a moment to answer. */
+/* Sends our one close frame and gives the client a moment to answer. All
+ * state is set before the frame goes out: writing it may flush the queue
+ * and finish the session, whose cleanup must then see close_sent (or it
+ * would add a second close frame). The session's memory stays valid until
+ * nginx runs the posted termination, but nothing is done with it after. */
 static void
 ngx_http_webcall_close(ngx_http_webcall_session_t *s, uint16_t code,
     std::string_view reason) noexcept
@@ -1419,12 +1425,7 @@ ngx_http_webcall_close(ngx_http_webcall_session_t *s, uint16_t code,
     }
 
     len = ws::encode_close(frame, code, reason);
-    (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 1);
     s->close_sent = 1;
-
-    if (s->done) {
-        return;
-    }
 
     if (s->close_received) {
         s->finish_when_flushed = 1;
@@ -1433,6 +1434,8 @@ ngx_http_webcall_close(ngx_http_webcall_session_t *s, uint16_t code,
     if (!s->closing.timer_set) {
         ngx_add_timer(&s->closing, NGX_HTTP_WEBCALL_CLOSE_WAIT);
     }
+
+    (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 1);
 }
 
 

@@ -653,3 +653,57 @@ describe('signaling slow reader (webcall_ws_send_queue 64k)', () => {
         assert.equal(got.from, b.id);
     });
 });
+
+describe('signaling close handshake under backpressure', () => {
+    let ngx;
+    const peers = trackPeers();
+    before(async () => {
+        ngx = await startNginx({ workers: 1, rateLimit: false, wsLocation: 'webcall_signal_rate 100000 64m;' });
+    });
+    afterEach(() => peers.cleanup());
+    after(() => ngx?.stop());
+
+    // The server side's kernel send queue (Send-Q) for the client's port.
+    async function sendQ(clientPort) {
+        const { line } = await socketOwner(ngx.port, clientPort);
+        return Number(line?.trim().split(/\s+/)[2] ?? -1);
+    }
+
+    it('a client closing while output is queued for it gets one close frame', async (t) => {
+        // Fill the kernel buffers until the module itself queues (Send-Q stops
+        // growing), then read again and close at once: the server takes the
+        // close while its own queue still holds data.
+        for (let round = 0; round < 5; round++) {
+            const t0 = Date.now();
+            const { token } = await createRoom(ngx.base);
+            const raw = peers.track(await RawWs.open(ngx.port, `/ws/${token}`));
+            const w = await raw.join();
+            raw.sock.pause();
+            const b = await peers.open(ngx.port, token);
+            await b.join();
+            const text = JSON.stringify(offer(w.id, { sdp: 'x'.repeat(32000) }));
+            for (let i = 0; i < 110; i++) b.send(text);
+            await waitFor(() => b.ws.bufferedAmount === 0, 5000, 'the sender to drain');
+            await sleep(50);
+            let last = -1;
+            let same = 0;
+            let n = 110;
+            for (; n < 400 && same < 2; n++) {
+                b.send(text);
+                await sleep(30);
+                const q = await sendQ(raw.sock.localPort);
+                same = q > 0 && q === last ? same + 1 : 0;
+                last = q;
+            }
+            assert.ok(same >= 2, `the kernel buffers never filled after ${n} offers of 32 KB`);
+            raw.sock.resume();
+            raw.send(frame({ op: OP.close, payload: Buffer.from([0x03, 0xe8]) }));
+            await Promise.race([raw.end, sleep(3000)]);
+            const closes = raw.frames.filter((f) => f.op === OP.close).map((f) => `${f.code} ${f.reason}`);
+            t.diagnostic(`round ${round}: ${n} offers, Send-Q ${last}, close frames: ${closes.join(', ')}, ${Date.now() - t0} ms`);
+            assert.deepEqual(closes, ['1000 '], `close frames received: ${closes.join(' | ')}`);
+            assert.ok(raw.ended, 'the server did not close the connection');
+            peers.cleanup();
+        }
+    });
+});

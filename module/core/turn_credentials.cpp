@@ -249,46 +249,50 @@ ice_servers_json(const std::string_view *urls, size_t n_urls,
                  char *out, size_t cap) noexcept
 {
     size_t at = 0;
-    bool   any_stun = false, any_turn = false, first;
+    bool   any[2] = {false, false};   /* stun, turn */
 
     for (size_t i = 0; i < n_urls; i++) {
-        (check_url(urls[i]) == url_kind::stun ? any_stun : any_turn) = true;
+        any[check_url(urls[i]) == url_kind::stun ? 0 : 1] = true;
     }
+
+    /* {"urls":[...]} of one kind; credentials only where TURN needs them */
+    auto entry = [&](url_kind kind) noexcept {
+        bool first = true;
+
+        at = append(out, cap, at, "{\"urls\":[");
+        for (size_t i = 0; i < n_urls; i++) {
+            if (check_url(urls[i]) != kind) {
+                continue;
+            }
+            at = append(out, cap, at, first ? "\"" : ",\"");
+            at = append(out, cap, at, urls[i]);
+            at = append(out, cap, at, "\"");
+            first = false;
+        }
+        at = append(out, cap, at, "]");
+
+        if (kind == url_kind::turn) {
+            at = append(out, cap, at, ",\"username\":\"");
+            at = append(out, cap, at, username);
+            at = append(out, cap, at, "\",\"credential\":\"");
+            at = append(out, cap, at, credential);
+            at = append(out, cap, at, "\"");
+        }
+
+        at = append(out, cap, at, "}");
+    };
 
     at = append(out, cap, at, "[");
 
-    if (any_stun) {
-        at = append(out, cap, at, "{\"urls\":[");
-        first = true;
-        for (size_t i = 0; i < n_urls; i++) {
-            if (check_url(urls[i]) != url_kind::stun) {
-                continue;
-            }
-            at = append(out, cap, at, first ? "\"" : ",\"");
-            at = append(out, cap, at, urls[i]);
-            at = append(out, cap, at, "\"");
-            first = false;
-        }
-        at = append(out, cap, at, "]}");
+    if (any[0]) {
+        entry(url_kind::stun);
     }
 
-    if (any_turn) {
-        at = append(out, cap, at, any_stun ? ",{\"urls\":[" : "{\"urls\":[");
-        first = true;
-        for (size_t i = 0; i < n_urls; i++) {
-            if (check_url(urls[i]) != url_kind::turn) {
-                continue;
-            }
-            at = append(out, cap, at, first ? "\"" : ",\"");
-            at = append(out, cap, at, urls[i]);
-            at = append(out, cap, at, "\"");
-            first = false;
+    if (any[1]) {
+        if (any[0]) {
+            at = append(out, cap, at, ",");
         }
-        at = append(out, cap, at, "],\"username\":\"");
-        at = append(out, cap, at, username);
-        at = append(out, cap, at, "\",\"credential\":\"");
-        at = append(out, cap, at, credential);
-        at = append(out, cap, at, "\"}");
+        entry(url_kind::turn);
     }
 
     at = append(out, cap, at, "]");

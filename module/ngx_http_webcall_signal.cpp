@@ -498,6 +498,10 @@ ngx_http_webcall_session_start(ngx_http_request_t *r,
     cln->handler = ngx_http_webcall_session_cleanup;
     cln->data = s;
 
+    /* found by the event handlers here, not through r->cleanup, which
+     * nginx empties when it terminates the request */
+    ngx_http_set_ctx(r, s, ngx_http_webcall_module);
+
     ngx_rbtree_insert(&ngx_http_webcall_sessions, &s->node);
 
     /* bytes the client sent right after its handshake are not lost */
@@ -610,10 +614,11 @@ ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
     u_char                      *p;
     size_t                       len;
 
-    s = (ngx_http_webcall_session_t *) r->cleanup->data;
+    s = (ngx_http_webcall_session_t *)
+            ngx_http_get_module_ctx(r, ngx_http_webcall_module);
     c = r->connection;
 
-    if (s->done) {
+    if (s == NULL || s->done) {
         return;
     }
 
@@ -1394,8 +1399,13 @@ ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept
     ngx_http_webcall_session_t  *s;
     ngx_connection_t            *c;
 
-    s = (ngx_http_webcall_session_t *) r->cleanup->data;
+    s = (ngx_http_webcall_session_t *)
+            ngx_http_get_module_ctx(r, ngx_http_webcall_module);
     c = r->connection;
+
+    if (s == NULL || s->done) {
+        return;
+    }
 
     if (c->write->timedout) {
         /* send_timeout passed with the client reading nothing */
@@ -1452,6 +1462,9 @@ ngx_http_webcall_finish(ngx_http_webcall_session_t *s) noexcept
 
     s->done = 1;
     r = s->request;
+
+    /* until nginx runs the posted termination, read nothing more */
+    r->read_event_handler = ngx_http_block_reading;
 
     ngx_http_finalize_request(r, NGX_ERROR);
 }

@@ -22,7 +22,7 @@ export async function launch() {
 
 // Keeps every RTCPeerConnection the page makes, so tests can read getStats
 // without any hook in the client itself.
-function recordPeerConnections() {
+export function recordPeerConnections() {
     const Orig = window.RTCPeerConnection;
     window.__pcs = [];
     window.RTCPeerConnection = function (...args) {

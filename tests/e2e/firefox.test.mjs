@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startNginx, sleep } from '../lib/nginx.mjs';
-import { createLink, launch, participant, waitForMedia, screenshot } from './browser.mjs';
+import { createLink, launch, participant, recordPeerConnections, waitForMedia, screenshot } from './browser.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const FIREFOX = process.env.FIREFOX_BIN || '/usr/bin/firefox-esr';
@@ -78,16 +78,7 @@ if (!inside) {
                 },
             });
             const fx = await firefox.newPage();
-            await fx.evaluateOnNewDocument(() => {
-                const Orig = window.RTCPeerConnection;
-                window.__pcs = [];
-                window.RTCPeerConnection = function (...args) {
-                    const pc = new Orig(...args);
-                    window.__pcs.push(pc);
-                    return pc;
-                };
-                window.RTCPeerConnection.prototype = Orig.prototype;
-            });
+            await fx.evaluateOnNewDocument(recordPeerConnections);
             await fx.goto(link);
 
             // Chromium decodes Firefox's video and receives its audio.

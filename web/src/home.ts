@@ -2,7 +2,7 @@
 import { createRoom, type ApiError } from './api.js';
 import { announce, byId } from './dom.js';
 import { lang, localHref, localize, t } from './i18n.js';
-import { setupShare } from './share.js';
+import { setupPageShare } from './share.js';
 
 localize('homeTitle');
 
@@ -11,13 +11,7 @@ const intro = byId('intro', HTMLParagraphElement);
 const status = byId('status', HTMLParagraphElement);
 const result = byId('result', HTMLElement);
 const start = byId('start', HTMLAnchorElement);
-const showLink = setupShare({
-    field: byId('link', HTMLTextAreaElement),
-    copy: byId('copy', HTMLButtonElement),
-    send: byId('send', HTMLButtonElement),
-    status: byId('copy-status', HTMLParagraphElement),
-    qr: byId('qr', HTMLDivElement),
-});
+const showLink = setupPageShare();
 
 function errorText(e: ApiError): string {
     switch (e.error) {

@@ -8,10 +8,9 @@ import { localHref, localize, t } from './i18n.js';
 import * as media from './media.js';
 import { PeerManager, type PeerLink, type ServiceMessage } from './peers.js';
 import { RoomView } from './roomview.js';
-import { setupShare } from './share.js';
+import { setupPageShare } from './share.js';
 import { SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
 import { fill } from './texts.js';
-import { byId } from './dom.js';
 
 localize('roomTitle');
 
@@ -30,13 +29,7 @@ const TOKEN_PATH = /^\/r\/([A-Za-z0-9_-]{1,128})\/?$/;
 const token = TOKEN_PATH.exec(location.pathname)?.[1] ?? null;
 const roomUrl = token ? `${location.origin}/r/${token}` : '';
 
-const showLink = setupShare({
-    field: byId('link', HTMLTextAreaElement),
-    copy: byId('copy', HTMLButtonElement),
-    send: byId('send', HTMLButtonElement),
-    status: byId('copy-status', HTMLParagraphElement),
-    qr: byId('qr', HTMLDivElement),
-});
+const showLink = setupPageShare();
 view.newLink.href = localHref('/');
 
 // --- local media ---------------------------------------------------------

@@ -1,7 +1,7 @@
 // The link hand-over block used on both pages: the link in large type, Copy,
 // Send (navigator.share where there is one) and a QR code.
 import { setupCopy } from './copy.js';
-import { announce } from './dom.js';
+import { announce, byId } from './dom.js';
 import { t } from './i18n.js';
 
 export interface ShareParts {
@@ -10,6 +10,17 @@ export interface ShareParts {
     send: HTMLButtonElement;
     status: HTMLElement;
     qr: HTMLElement;
+}
+
+// Both pages use the same element ids for the block.
+export function setupPageShare(): (url: string) => void {
+    return setupShare({
+        field: byId('link', HTMLTextAreaElement),
+        copy: byId('copy', HTMLButtonElement),
+        send: byId('send', HTMLButtonElement),
+        status: byId('copy-status', HTMLParagraphElement),
+        qr: byId('qr', HTMLDivElement),
+    });
 }
 
 export function setupShare(p: ShareParts): (url: string) => void {

@@ -10,6 +10,8 @@ apt_packages=(
     libcmocka-dev clang libclang-rt-14-dev   # unit tests and fuzzers
     coturn                     # the TURN relay
     chromium firefox-esr libnss3-tools       # end-to-end tests
+    iproute2 nftables          # network namespaces in the browser tests
+    debhelper dpkg-dev fakeroot lintian      # make deb
     curl openssl ca-certificates
 )
 # Node.js (tests, web build): Debian's, unless one is already installed.

@@ -31,8 +31,8 @@ if (!inside) {
         try {
             ip('-n', ns, 'link', 'set', 'lo', 'up');
             ip('link', 'add', 'wcv0', 'netns', ns, 'type', 'veth', 'peer', 'name', 'wcv1', 'netns', ns);
-            ip('-n', ns, 'addr', 'add', '10.231.7.1/24', 'dev', 'wcv0');
-            ip('-n', ns, 'addr', 'add', '10.231.7.2/24', 'dev', 'wcv1');
+            ip('-n', ns, 'addr', 'add', '198.19.254.1/24', 'dev', 'wcv0');
+            ip('-n', ns, 'addr', 'add', '198.19.254.2/24', 'dev', 'wcv1');
             ip('-n', ns, 'link', 'set', 'wcv0', 'up');
             ip('-n', ns, 'link', 'set', 'wcv1', 'up');
             ip('-n', ns, 'route', 'add', 'default', 'dev', 'wcv0');

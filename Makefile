@@ -9,6 +9,9 @@
 #   make bench      signaling latency, throughput and memory per connection
 #   make bench-recovery  recovery times after reloads, drops and restarts
 #                   (needs root for network namespaces; docs/benchmarks.md)
+#   make deb        build/deb/libnginx-mod-http-webcall_<version>_<arch>.deb
+#   make install    without dpkg: module, client, snippets, TURN setup
+#                   (DESTDIR, PREFIX=/usr, SYSCONFDIR=/etc, NGX_MODULES)
 
 SHELL        := bash
 .SHELLFLAGS  := -eu -o pipefail -c
@@ -41,7 +44,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        test-web bench bench-recovery clean
+        test-web bench bench-recovery clean deb install
 
 all: module web
 
@@ -74,6 +77,40 @@ $(MODULE_SO): $(NGX_BUILD)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) $(GLU
 
 web:
 	tools/build-web.sh
+
+# --- packages and installing -------------------------------------------------
+
+deb: web
+	tools/build-deb.sh
+
+PREFIX       ?= /usr
+SYSCONFDIR   ?= /etc
+NGX_MODULES  ?= $(PREFIX)/lib/nginx/modules
+SHARE        := $(PREFIX)/share/webcall
+# webcall's own paths move; coturn's (/etc/turnserver.conf) stay.
+INSTALL_PATHS := s\#/usr/share/webcall\#$(SHARE)\#g; s\#/etc/webcall\#$(SYSCONFDIR)/webcall\#g; s\#/etc/nginx\#$(SYSCONFDIR)/nginx\#g
+
+# The same files as the package, with the paths in the snippets and in
+# webcall-turn-setup following PREFIX and SYSCONFDIR. Snippets already
+# there are kept (your edits), the new ones written beside as *.new.
+install: all
+	install -D -m 644 $(MODULE_SO) $(DESTDIR)$(NGX_MODULES)/ngx_http_webcall_module.so
+	rm -rf $(DESTDIR)$(SHARE)/web
+	install -d $(DESTDIR)$(SHARE)/web $(DESTDIR)$(SHARE)/turn
+	cp -R web/dist/. $(DESTDIR)$(SHARE)/web/
+	install -m 755 turn/render.sh $(DESTDIR)$(SHARE)/turn/
+	install -m 644 turn/turnserver.conf.template $(DESTDIR)$(SHARE)/turn/
+	sed -e '$(INSTALL_PATHS)' debian/webcall-turn-setup > $(BUILD)/webcall-turn-setup
+	install -D -m 755 $(BUILD)/webcall-turn-setup $(DESTDIR)$(PREFIX)/sbin/webcall-turn-setup
+	install -D -m 644 debian/webcall-turn-setup.8 $(DESTDIR)$(PREFIX)/share/man/man8/webcall-turn-setup.8
+	install -d $(DESTDIR)$(SYSCONFDIR)/nginx/snippets
+	@for f in webcall-http.conf webcall-server.conf webcall-stream.conf; do \
+	    sed -e '$(INSTALL_PATHS)' deploy/nginx/$$f > $(BUILD)/$$f; \
+	    dest=$(DESTDIR)$(SYSCONFDIR)/nginx/snippets/$$f; \
+	    if [ -e $$dest ] && ! cmp -s $(BUILD)/$$f $$dest; then \
+	        install -m 644 $(BUILD)/$$f $$dest.new; echo "kept $$dest; the new one is $$dest.new"; \
+	    else install -m 644 $(BUILD)/$$f $$dest; fi; \
+	done
 
 # --- running ---------------------------------------------------------------
 

@@ -16,6 +16,10 @@
 
 
 static void *ngx_http_webcall_create_main_conf(ngx_conf_t *cf) noexcept;
+static ngx_int_t ngx_http_webcall_check_turn(ngx_conf_t *cf,
+    ngx_http_webcall_main_conf_t *wmcf) noexcept;
+static ngx_uint_t ngx_http_webcall_coturn_conf_missing(ngx_conf_t *cf,
+    ngx_http_webcall_main_conf_t *wmcf, ngx_str_t *path) noexcept;
 static char *ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf)
     noexcept;
 static void *ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept;
@@ -40,8 +44,8 @@ static char *ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static ssize_t ngx_http_webcall_read_small_file(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *path, u_char *buf, size_t cap)
-    noexcept;
+    const char *directive, ngx_str_t *path, u_char *buf, size_t cap,
+    ngx_uint_t secret) noexcept;
 static ngx_int_t ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept;
 static void ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept;
 
@@ -212,6 +216,76 @@ ngx_http_webcall_create_main_conf(ngx_conf_t *cf) noexcept
 }
 
 
+/* TURN URLs need a secret to mint credentials with (unless TURN was turned
+ * off on purpose above: coturn not set up yet); and signaling without any
+ * TURN server works only where two browsers can reach each other, so
+ * nginx -t says what that costs. */
+static ngx_int_t
+ngx_http_webcall_check_turn(ngx_conf_t *cf,
+    ngx_http_webcall_main_conf_t *wmcf) noexcept
+{
+    ngx_http_webcall_zone_ref_t  *refs;
+    ngx_http_complex_value_t     *cv;
+    ngx_uint_t                    i, turn_urls, signal;
+    const char                   *why;
+
+    turn_urls = 0;
+    cv = wmcf->turn_urls ? (ngx_http_complex_value_t *) wmcf->turn_urls->elts
+                         : NULL;
+
+    for (i = 0; cv != NULL && i < wmcf->turn_urls->nelts; i++) {
+        if (webcall::turn::check_url_template(
+                {(const char *) cv[i].value.data, cv[i].value.len})
+            != webcall::turn::url_kind::turn)
+        {
+            continue;
+        }
+
+        turn_urls++;
+
+        if (wmcf->turn_secret.len == 0 && wmcf->turn_off == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"webcall_turn_urls\" lists \"%V\" but "
+                          "there is no TURN secret to mint credentials "
+                          "with: add \"webcall_turn_secret_file\" or "
+                          "\"webcall_turn_coturn_conf\"", &cv[i].value);
+            return NGX_ERROR;
+        }
+    }
+
+    refs = (ngx_http_webcall_zone_ref_t *) wmcf->refs.elts;
+    signal = wmcf->refs.nelts;
+
+    for (i = 0; i < wmcf->refs.nelts; i++) {
+        if (ngx_strcmp(refs[i].directive, "webcall_signal") == 0) {
+            signal = i;
+            break;
+        }
+    }
+
+    if (signal == wmcf->refs.nelts
+        || (turn_urls > 0 && wmcf->turn_secret.len > 0))
+    {
+        return NGX_OK;
+    }
+
+    why = wmcf->turn_off ? wmcf->turn_off
+          : turn_urls == 0 ? "no turn: URL in webcall_turn_urls"
+          : "no TURN secret";
+
+    ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                  "\"webcall_signal\" in %V:%ui has no TURN server (%s): "
+                  "calls between two networks that block direct "
+                  "connections (many mobile, office and hotel networks) "
+                  "will hang on \"Connecting\"; set up coturn "
+                  "(webcall-turn-setup) and give nginx "
+                  "\"webcall_turn_coturn_conf\" and \"webcall_turn_urls\"",
+                  &refs[signal].file, refs[signal].line, why);
+
+    return NGX_OK;
+}
+
+
 /* Runs after the whole http{} block is read: every zone a location names
  * must have been declared, and rooms need the secret that signs them. */
 static char *
@@ -244,22 +318,8 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
         return (char *) NGX_CONF_ERROR;
     }
 
-    if (wmcf->turn_urls != NULL && wmcf->turn_secret.len == 0) {
-        ngx_str_t  *urls = (ngx_str_t *) wmcf->turn_urls->elts;
-
-        for (i = 0; i < wmcf->turn_urls->nelts; i++) {
-            if (webcall::turn::check_url({(const char *) urls[i].data,
-                                          urls[i].len})
-                == webcall::turn::url_kind::turn)
-            {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "\"webcall_turn_urls\" lists \"%V\" but "
-                              "there is no TURN secret to mint credentials "
-                              "with: add \"webcall_turn_secret_file\" or "
-                              "\"webcall_turn_coturn_conf\"", &urls[i]);
-                return (char *) NGX_CONF_ERROR;
-            }
-        }
+    if (ngx_http_webcall_check_turn(cf, wmcf) != NGX_OK) {
+        return (char *) NGX_CONF_ERROR;
     }
 
     if (wmcf->refs.nelts > 0 && !wmcf->have_secret) {
@@ -695,6 +755,45 @@ ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* A secret file must be a regular file that only its owner can read or
+ * write: anyone else who reads it forges room links and TURN credentials,
+ * anyone who writes it chooses them. */
+static ngx_int_t
+ngx_http_webcall_secret_private(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *path, int fd) noexcept
+{
+    struct stat  st;
+
+    if (fstat(fd, &st) == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%s\" cannot stat \"%V\"", directive, path);
+        return NGX_ERROR;
+    }
+
+    if (!S_ISREG(st.st_mode)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" \"%V\" is not a file (make one with: "
+                           "umask 077; openssl rand -hex 32 > FILE)",
+                           directive, path);
+        return NGX_ERROR;
+    }
+
+    if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" \"%V\" has mode %ui%ui%ui: other "
+                           "users could read or change the secret and "
+                           "forge room links (fix: chmod 600 %V)",
+                           directive, path,
+                           (ngx_uint_t) ((st.st_mode >> 6) & 7),
+                           (ngx_uint_t) ((st.st_mode >> 3) & 7),
+                           (ngx_uint_t) (st.st_mode & 7), path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* The secret is read here, by the master as root, so the file can stay
  * readable by root only; workers get the derived key in their config. */
 static char *
@@ -703,7 +802,6 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
     ngx_str_t                    *value;
-    struct stat                   st;
     u_char                        buf[4096];
     ssize_t                       n;
     size_t                        len;
@@ -723,18 +821,23 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fd = open((const char *) wmcf->secret_file.data, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"webcall_secret_file\" cannot open \"%V\"",
-                           &wmcf->secret_file);
+                           "\"webcall_secret_file\" cannot open \"%V\" "
+                           "(apt-get install --reinstall "
+                           "libnginx-mod-http-webcall makes it; by hand: "
+                           "umask 077; openssl rand -hex 32 > %V)",
+                           &wmcf->secret_file, &wmcf->secret_file);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_webcall_secret_private(cf, "webcall_secret_file",
+                                        &wmcf->secret_file, fd)
+        != NGX_OK)
+    {
+        close(fd);
         return (char *) NGX_CONF_ERROR;
     }
 
     n = read(fd, buf, sizeof(buf));
-    if (n >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IROTH)) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "\"webcall_secret_file\" \"%V\" is readable by "
-                           "every user; anyone who reads it can forge room "
-                           "links (chmod 600 it)", &wmcf->secret_file);
-    }
 
     if (n < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -778,7 +881,7 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * a message that names the directive. */
 static ssize_t
 ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
-    ngx_str_t *path, u_char *buf, size_t cap) noexcept
+    ngx_str_t *path, u_char *buf, size_t cap, ngx_uint_t secret) noexcept
 {
     ssize_t  n;
     int      fd;
@@ -794,6 +897,13 @@ ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
         return -1;
     }
 
+    if (secret
+        && ngx_http_webcall_secret_private(cf, directive, path, fd) != NGX_OK)
+    {
+        close(fd);
+        return -1;
+    }
+
     n = read(fd, buf, cap);
     if (n < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -803,6 +913,32 @@ ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
     close(fd);
 
     return n;
+}
+
+
+/* A webcall_turn_coturn_conf file that does not exist means coturn is not
+ * installed yet: TURN is off, and nginx says so once it has read http{}. */
+static ngx_uint_t
+ngx_http_webcall_coturn_conf_missing(ngx_conf_t *cf,
+    ngx_http_webcall_main_conf_t *wmcf, ngx_str_t *path) noexcept
+{
+    struct stat  st;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return 0;
+    }
+
+    if (stat((const char *) path->data, &st) == 0 || errno != ENOENT) {
+        return 0;
+    }
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "\"webcall_turn_coturn_conf\": \"%V\" does not "
+                       "exist, so TURN is off (install coturn and set it "
+                       "up with webcall-turn-setup)", path);
+    wmcf->turn_off = "coturn is not set up";
+
+    return 1;
 }
 
 
@@ -831,7 +967,19 @@ ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = (ngx_str_t *) cf->args->elts;
     path = value[1];
 
-    n = ngx_http_webcall_read_small_file(cf, name, &path, buf, sizeof(buf));
+    /* coturn's own file is named in the packaged snippet before coturn is
+     * set up: a missing one, or Debian's stock one without a secret, turns
+     * TURN off with a warning (see init_main_conf) instead of stopping
+     * nginx */
+    if (cmd->offset == 1
+        && ngx_http_webcall_coturn_conf_missing(cf, wmcf, &path))
+    {
+        return NGX_CONF_OK;
+    }
+
+    /* coturn's own file is group turnserver by design; ours is private */
+    n = ngx_http_webcall_read_small_file(cf, name, &path, buf, sizeof(buf),
+                                         cmd->offset == 0);
     if (n < 0) {
         return (char *) NGX_CONF_ERROR;
     }
@@ -841,11 +989,14 @@ ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (cmd->offset == 1) {
         secret = webcall::turn::coturn_secret(secret);
         if (secret.empty()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "\"%s\": \"%V\" has no static-auth-secret= "
-                               "line (coturn needs use-auth-secret and "
-                               "static-auth-secret for webcall)", name, &path);
-            return (char *) NGX_CONF_ERROR;
+                               "line, so TURN is off (set coturn up for "
+                               "webcall with webcall-turn-setup or "
+                               "turn/render.sh)", name, &path);
+            wmcf->turn_off = "coturn has no static-auth-secret";
+            ngx_explicit_memzero(buf, sizeof(buf));
+            return NGX_CONF_OK;
         }
 
     } else {
@@ -885,16 +1036,27 @@ static char *
 ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     noexcept
 {
-    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
-    ngx_str_t                    *value, *url;
-    ngx_uint_t                    i;
+    ngx_http_webcall_main_conf_t      *wmcf;
+    ngx_http_compile_complex_value_t   ccv;
+    ngx_http_complex_value_t          *cv;
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+
+    wmcf = (ngx_http_webcall_main_conf_t *) conf;
 
     if (wmcf->turn_urls != NULL) {
         return (char *) "is duplicate";
     }
 
+    if (cf->args->nelts - 1 > NGX_HTTP_WEBCALL_TURN_URLS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_turn_urls\" takes at most %d URLs",
+                           NGX_HTTP_WEBCALL_TURN_URLS);
+        return (char *) NGX_CONF_ERROR;
+    }
+
     wmcf->turn_urls = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                       sizeof(ngx_str_t));
+                                       sizeof(ngx_http_complex_value_t));
     if (wmcf->turn_urls == NULL) {
         return (char *) NGX_CONF_ERROR;
     }
@@ -902,26 +1064,89 @@ ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = (ngx_str_t *) cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (webcall::turn::check_url({(const char *) value[i].data,
-                                      value[i].len})
+        if (webcall::turn::check_url_template({(const char *) value[i].data,
+                                               value[i].len})
             == webcall::turn::url_kind::invalid)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"webcall_turn_urls\": \"%V\" is not a "
                                "stun:, turn: or turns: URL (e.g. "
-                               "turn:turn.example.org:3478?transport=udp, "
+                               "turn:$host:3478?transport=udp, "
                                "turns:turn.example.org:443?transport=tcp)",
                                &value[i]);
             return (char *) NGX_CONF_ERROR;
         }
 
-        url = (ngx_str_t *) ngx_array_push(wmcf->turn_urls);
-        if (url == NULL) {
+        cv = (ngx_http_complex_value_t *) ngx_array_push(wmcf->turn_urls);
+        if (cv == NULL) {
             return (char *) NGX_CONF_ERROR;
         }
 
-        *url = value[i];
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        if (cv->lengths != NULL) {
+            wmcf->turn_urls_vary = 1;
+        }
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* The URLs one connection is given: variables such as $host are those of
+ * its own request, evaluated once per connection (the caller keeps them),
+ * and a URL that comes out malformed is left out. TURN URLs are left out
+ * while TURN is off. Returns how many were written to urls. */
+ngx_uint_t
+ngx_http_webcall_turn_urls_eval(ngx_http_request_t *r,
+    std::string_view *urls, ngx_uint_t cap) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_http_complex_value_t      *cv;
+    webcall::turn::url_kind        kind;
+    ngx_str_t                      val;
+    ngx_uint_t                     i, n;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    if (wmcf->turn_urls == NULL) {
+        return 0;
+    }
+
+    cv = (ngx_http_complex_value_t *) wmcf->turn_urls->elts;
+    n = 0;
+
+    for (i = 0; i < wmcf->turn_urls->nelts && n < cap; i++) {
+        if (ngx_http_complex_value(r, &cv[i], &val) != NGX_OK) {
+            continue;
+        }
+
+        kind = webcall::turn::check_url({(const char *) val.data, val.len});
+
+        if (kind == webcall::turn::url_kind::invalid) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "webcall: ICE server URL \"%V\" left out: not a "
+                          "valid stun:, turn: or turns: URL for this "
+                          "request", &val);
+            continue;
+        }
+
+        if (kind == webcall::turn::url_kind::turn
+            && wmcf->turn_secret.len == 0)
+        {
+            continue;
+        }
+
+        urls[n++] = std::string_view((const char *) val.data, val.len);
+    }
+
+    return n;
 }

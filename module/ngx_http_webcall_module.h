@@ -19,6 +19,7 @@ extern "C" {
 #define NGX_HTTP_WEBCALL_SEATS    4
 #define NGX_HTTP_WEBCALL_WORKERS  64
 #define NGX_HTTP_WEBCALL_PEER_ID  8
+#define NGX_HTTP_WEBCALL_TURN_URLS 16  /* at most, in webcall_turn_urls */
 #define NGX_HTTP_WEBCALL_RESUME   16
 
 #define NGX_HTTP_WEBCALL_SEAT_FREE   0
@@ -137,9 +138,11 @@ typedef struct {
     ngx_str_t                     secret_file;
     webcall::room_token::key      token_key;
     ngx_str_t                     turn_secret;   /* raw, as coturn has it */
-    ngx_array_t                  *turn_urls;     /* ngx_str_t */
+    ngx_array_t                  *turn_urls;     /* complex values */
     time_t                        turn_ttl;
+    const char                   *turn_off;      /* why, when TURN is off */
     unsigned                      have_secret:1;
+    unsigned                      turn_urls_vary:1;  /* e.g. $host */
 } ngx_http_webcall_main_conf_t;
 
 
@@ -224,6 +227,10 @@ ngx_uint_t ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
 void ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone,
     ngx_pid_t pid) noexcept;
 int64_t ngx_http_webcall_now_ms(void) noexcept;
+
+/* ngx_http_webcall_module.cpp */
+ngx_uint_t ngx_http_webcall_turn_urls_eval(ngx_http_request_t *r,
+    std::string_view *urls, ngx_uint_t cap) noexcept;
 
 /* ngx_http_webcall_ipc.cpp */
 ngx_int_t ngx_http_webcall_ipc_init_process(ngx_cycle_t *cycle) noexcept;

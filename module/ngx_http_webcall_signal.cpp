@@ -42,6 +42,8 @@ typedef struct {
     ngx_http_webcall_loc_conf_t   *conf;
     ngx_http_webcall_zone_t       *zone;
     webcall::room_token::room      room;
+    std::string_view              *ice_urls;      /* this request's own */
+    ngx_uint_t                     nice_urls;
     ws::parser                    *parser;
     webcall::rate::limiter         limiter;
 
@@ -1002,12 +1004,10 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
     std::string_view peer, char *out, size_t cap) noexcept
 {
     ngx_http_webcall_main_conf_t  *wmcf;
-    std::string_view               urls[16];
-    ngx_str_t                     *u;
+    std::string_view              *urls;
     char                           user[64];
     char                           cred[webcall::turn::credential_len];
     size_t                         ulen, n, len;
-    ngx_uint_t                     i;
 
     wmcf = (ngx_http_webcall_main_conf_t *)
                ngx_http_get_module_main_conf(s->request,
@@ -1017,11 +1017,21 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
         return "[]";
     }
 
-    u = (ngx_str_t *) wmcf->turn_urls->elts;
-    n = ngx_min(wmcf->turn_urls->nelts, 16);
-    for (i = 0; i < n; i++) {
-        urls[i] = std::string_view((const char *) u[i].data, u[i].len);
+    /* once per connection, so that ice-servers requests cost no memory */
+    if (s->ice_urls == NULL) {
+        s->ice_urls = (std::string_view *)
+            ngx_palloc(s->request->pool,
+                       NGX_HTTP_WEBCALL_TURN_URLS * sizeof(std::string_view));
+        if (s->ice_urls == NULL) {
+            return "[]";
+        }
+
+        s->nice_urls = ngx_http_webcall_turn_urls_eval(s->request,
+                           s->ice_urls, NGX_HTTP_WEBCALL_TURN_URLS);
     }
+
+    urls = s->ice_urls;
+    n = s->nice_urls;
 
     ulen = webcall::turn::username(ngx_time() + wmcf->turn_ttl, peer, user,
                                    sizeof(user));

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
     nginx nginx-dev            # the nginx we load into, and its build tree
+    libnginx-mod-stream        # the TLS-on-443 multiplexer (webcall-stream.conf)
     build-essential libssl-dev libjansson-dev
     libcmocka-dev clang libclang-rt-14-dev   # unit tests and fuzzers
-    coturn                     # the TURN relay
+    coturn                     # the TURN relay (and turnutils_uclient)
     chromium firefox-esr libnss3-tools       # end-to-end tests
     iproute2 nftables          # network namespaces in the browser tests
     debhelper dpkg-dev fakeroot lintian      # make deb

@@ -7,7 +7,11 @@
 # env:   PORT (8080), WORKERS (auto), MODULE (build/ngx_http_webcall_module.so),
 #        WEB_ROOT (web/dist), SECRET_FILE (RUN_DIR/secret, created if missing),
 #        ZONE_ARGS (replaces the arguments of webcall_zone),
-#        EXTRA_HTTP, EXTRA_SERVER (lines appended to http {} / server {}),
+#        TURN_COTURN_CONF (RUN_DIR/turnserver.conf: coturn's config, whose
+#        secret nginx takes; missing means TURN off, with a warning),
+#        EXTRA_MAIN (lines at the top level, e.g. a stream {} block),
+#        EXTRA_HTTP, EXTRA_SERVER (lines appended to http {} / server {};
+#        webcall_turn_* lines in EXTRA_HTTP replace the shipped ones),
 #        ERROR_LOG_LEVEL (notice), LOG_TO_STDERR (0)
 set -euo pipefail
 
@@ -28,7 +32,16 @@ if [ ! -s "$secret_file" ]; then
 fi
 
 http_conf=$(sed -e "s#/etc/webcall/secret#$secret_file#" \
+    -e "s#/etc/turnserver.conf#${TURN_COTURN_CONF:-$run_dir/turnserver.conf}#" \
     "$top/deploy/nginx/webcall-http.conf")
+# TURN given by the caller (make run, tests) replaces the shipped lines:
+# each webcall_turn_* directive runs to its ';', over several lines.
+if [[ "${EXTRA_HTTP:-}" == *webcall_turn_* ]]; then
+    http_conf=$(printf '%s\n' "$http_conf" | awk '
+        /^webcall_turn_/ { skip = 1 }
+        skip { if (/;[[:space:]]*(#.*)?$/) skip = 0; next }
+        { print }')
+fi
 if [ -n "${ZONE_ARGS:-}" ]; then
     http_conf=$(printf '%s\n' "$http_conf" \
         | sed -e "s#^webcall_zone .*#webcall_zone $ZONE_ARGS;#")
@@ -53,6 +66,7 @@ worker_processes $workers;
 pid $run_dir/nginx.pid;
 error_log $run_dir/error.log $level;
 $stderr_log
+${EXTRA_MAIN:-}
 
 events {
     worker_connections 4096;

@@ -5,7 +5,7 @@
 #
 # Production (turn/turnserver.conf.template):
 #   turn/render.sh --secret-file /etc/webcall/secret --realm call.example.org \
-#       --cert /etc/coturn/cert.pem --key /etc/coturn/key.pem \
+#       (--cert /etc/coturn/cert.pem --key /etc/coturn/key.pem | --no-tls) \
 #       [--external-ip PUBLIC[/PRIVATE]] [--listen-ip IP] \
 #       [--port 3478] [--tls-port 5349] [--relay-min 49152 --relay-max 65535] \
 #       [--user-quota 12] [--total-quota 1200]  > /etc/turnserver.conf
@@ -18,7 +18,8 @@
 # Exit status 2, with one sentence on stderr, for a usage mistake: a missing
 # or unreadable secret file, a secret shorter than 16 bytes or with bytes
 # coturn cannot take (whitespace inside, control characters), a missing
-# certificate or key in production, a port out of range.
+# certificate or key in production (unless --no-tls: no turns: at all), a
+# port out of range.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
 export LC_ALL=C
@@ -31,7 +32,7 @@ die() {
 }
 
 secret_file="" realm="" cert="" key="" external_ip="" listen_ip=""
-dev=0 run_dir="" port=3478 tls_port="" relay_min="" relay_max=""
+dev=0 no_tls=0 run_dir="" port=3478 tls_port="" relay_min="" relay_max=""
 user_quota=12 total_quota=1200
 
 need() {    # option value
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
         --external-ip) need "$@"; external_ip=$2; shift 2 ;;
         --listen-ip)   need "$@"; listen_ip=$2; shift 2 ;;
         --dev)         dev=1; shift ;;
+        --no-tls)      no_tls=1; shift ;;
         --run-dir)     need "$@"; run_dir=$2; shift 2 ;;
         --port)        need "$@"; port=$2; shift 2 ;;
         --tls-port)    need "$@"; tls_port=$2; shift 2 ;;
@@ -98,12 +100,17 @@ if [ "$dev" = 1 ]; then
             || die "TLS in --dev needs all of --tls-port, --cert and --key."
     fi
     [ -z "$external_ip$listen_ip" ] || die "--external-ip and --listen-ip are for production; --dev listens on 127.0.0.1."
+    [ "$no_tls" = 0 ] || die "--no-tls is for production; --dev has TLS only when given --tls-port, --cert and --key."
 else
     template=$here/turnserver.conf.template
     [ -z "$run_dir" ] || die "--run-dir is for --dev only."
-    [ -n "$cert" ] || die "--cert is required in production: the server's certificate (full chain, PEM) for TURN over TLS."
-    [ -n "$key" ] || die "--key is required in production: the private key of --cert (PEM)."
-    tls_port=${tls_port:-5349}
+    if [ "$no_tls" = 1 ]; then
+        [ -z "$cert$key$tls_port" ] || die "--no-tls leaves out TURN over TLS: drop --cert, --key and --tls-port."
+    else
+        [ -n "$cert" ] || die "--cert is required in production: the server's certificate (full chain, PEM) for TURN over TLS (or --no-tls, for networks that let UDP or TCP 3478 through only)."
+        [ -n "$key" ] || die "--key is required in production: the private key of --cert (PEM)."
+        tls_port=${tls_port:-5349}
+    fi
     relay_min=${relay_min:-49152}
     relay_max=${relay_max:-65535}
     if [ -n "$external_ip" ]; then

@@ -1,6 +1,7 @@
 // TURN REST API credentials with OpenSSL's HMAC-SHA1 and base64.
 #include "turn_credentials.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <openssl/evp.h>
@@ -191,6 +192,48 @@ check_url(std::string_view url) noexcept
     }
 
     return valid_hostport(rest) ? kind : url_kind::invalid;
+}
+
+url_kind
+check_url_template(std::string_view url) noexcept
+{
+    char    buf[512];
+    size_t  at = 0, i = 0;
+    const std::string_view stand_in = "example.org";
+
+    while (i < url.size()) {
+        if (url[i] != '$') {
+            if (at == sizeof(buf)) {
+                return url_kind::invalid;
+            }
+            buf[at++] = url[i++];
+            continue;
+        }
+
+        /* $name or ${name}: letters, digits and '_' as nginx takes them */
+        size_t j = i + 1;
+        bool   braced = j < url.size() && url[j] == '{';
+        size_t start = braced ? j + 1 : j;
+
+        j = start;
+        while (j < url.size()
+               && (std::isalnum((unsigned char) url[j]) || url[j] == '_'))
+        {
+            j++;
+        }
+        if (j == start || (braced && (j == url.size() || url[j] != '}'))) {
+            return url_kind::invalid;
+        }
+        if (at + stand_in.size() > sizeof(buf)) {
+            return url_kind::invalid;
+        }
+        for (char c : stand_in) {
+            buf[at++] = c;
+        }
+        i = braced ? j + 1 : j;
+    }
+
+    return check_url(std::string_view(buf, at));
 }
 
 std::string_view

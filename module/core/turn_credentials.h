@@ -28,6 +28,12 @@ enum class url_kind { invalid, stun, turn };
 // or a bracketed IPv6 address; nothing else is accepted (RFC 7064/7065).
 url_kind check_url(std::string_view url) noexcept;
 
+// The same check for a URL as written in nginx.conf, where the host may be
+// a variable ("turn:$host:3478"): each $name or ${name} is taken as a
+// valid host name. The URL nginx makes of it per connection is checked
+// again with check_url before any browser sees it.
+url_kind check_url_template(std::string_view url) noexcept;
+
 // The "static-auth-secret=..." value of a coturn configuration file's text
 // (the last one wins, as in coturn); empty if there is none.
 std::string_view coturn_secret(std::string_view conf) noexcept;

@@ -16,8 +16,9 @@ const FLAGS = [
     '--allow-loopback-in-peer-connection',
 ];
 
-export async function launch() {
-    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+// args: more Chromium flags (e.g. a certificate to trust for turns:).
+export async function launch({ args = [] } = {}) {
+    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...args] });
 }
 
 // Keeps every RTCPeerConnection the page makes, so tests can read getStats

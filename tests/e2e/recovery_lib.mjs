@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request, sleep } from '../lib/nginx.mjs';
-import { participant, waitForMedia } from './browser.mjs';
+import { participant, perPeerFlow, waitForMedia } from './browser.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -181,6 +181,22 @@ export async function statusesSince(page, t) {
 export async function bothFlowing(a, b, timeoutMs = 20000) {
     await waitForMedia(a.page, 1, timeoutMs);
     await waitForMedia(b.page, 1, timeoutMs);
+}
+
+// Both pages flowing in one round (A, then B, then A again), so that a
+// second short renegotiation after the first recovery (the other side's
+// ICE restart landing late) is waited out rather than taken for the end
+// state; gives up at the deadline with waitForMedia's explanation.
+export async function bothSettled(a, b, timeoutMs = 40000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const left = () => Math.max(1500, deadline - Date.now());
+        await waitForMedia(a.page, 1, left());
+        await waitForMedia(b.page, 1, left());
+        const again = await perPeerFlow(a.page, 1500);
+        if (again.some((p) => p.frames > 0 && p.packets > 0)) return;
+        if (Date.now() > deadline) await waitForMedia(a.page, 1, 1500);
+    }
 }
 
 // How many welcomes a page got (each (re)join of the signaling).
@@ -363,7 +379,7 @@ export async function relayFault({ a, b }, restart) {
     const t0 = Date.now();
     await restart();
     const tEnd = Date.now();
-    await bothFlowing(a, b, 40000);
+    await bothSettled(a, b, 40000);
     await sleep(1000);
     const tStop = Date.now();
     const rec = [await recoveryOf(a.page, t0, tEnd, tStop), await recoveryOf(b.page, t0, tEnd, tStop)];

@@ -160,7 +160,7 @@ describe('nginx -t refuses', () => {
     });
 
     it('a secret file that is a directory', async () => {
-        await assertRefused(conf({ secret: { path: '/tmp' } }), ['webcall_secret_file', '/tmp']);
+        await assertRefused(conf({ secret: { path: '/tmp' } }), ['webcall_secret_file', '/tmp', 'is not a file']);
     });
 
     it('a secret shorter than 32 bytes', async () => {
@@ -169,6 +169,21 @@ describe('nginx -t refuses', () => {
 
     it('a secret of 31 bytes padded with trailing whitespace', async () => {
         await assertRefused(conf({ secret: 'a'.repeat(31) + ' \t\r\n\n' }), ['webcall_secret_file', /32/]);
+    });
+
+    for (const mode of [0o644, 0o640, 0o604, 0o620]) {
+        it(`a secret file other users can read or change (mode ${mode.toString(8)}): refused, with the chmod that fixes it`, async () => {
+            await assertRefused(async (dir) => {
+                const text = await conf()(dir);
+                await fsp.chmod(path.join(dir, 'secret'), mode);
+                return text;
+            }, ['webcall_secret_file', `mode ${mode.toString(8)}`, /chmod 600 \S+secret/]);
+        });
+    }
+
+    it('a missing secret file names the package that makes it and the command', async () => {
+        await assertRefused(conf({ secret: { path: '/nonexistent/webcall/secret' } }),
+            ['/nonexistent/webcall/secret', 'libnginx-mod-http-webcall', 'openssl rand -hex 32']);
     });
 
     it('an empty secret file', async () => {

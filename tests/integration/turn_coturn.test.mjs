@@ -255,10 +255,21 @@ describe('TURN: nginx -t refuses bad TURN directives', () => {
         await refused(`webcall_turn_secret_file ${short};`, ['webcall_turn_secret_file', /15 bytes/, /at least 16/]);
     });
 
-    it('a coturn config without static-auth-secret', { timeout: 60000 }, async () => {
-        const conf = path.join(dir, 'turnserver.conf');
-        await fsp.writeFile(conf, 'use-auth-secret\nrealm=example.org\n# static-auth-secret=commented-out-1234567890\n');
-        await refused(`webcall_turn_coturn_conf ${conf};`, ['webcall_turn_coturn_conf', 'static-auth-secret']);
+
+    it('a TURN secret file the turnserver group can read (mode 640): refused like the room secret', { timeout: 60000 }, async () => {
+        const shared = path.join(dir, 'shared');
+        await fsp.writeFile(shared, 'e'.repeat(64) + '\n', { mode: 0o640 });
+        await fsp.chmod(shared, 0o640);
+        await refused(`webcall_turn_secret_file ${shared};`, ['webcall_turn_secret_file', 'mode 640', `chmod 600 ${shared}`]);
+    });
+
+    it('coturn\'s own file may be group-readable (it is 640 root:turnserver by design)', { timeout: 60000 }, async () => {
+        const conf = path.join(dir, 'coturn-640.conf');
+        await fsp.writeFile(conf, `use-auth-secret\nstatic-auth-secret=${'f'.repeat(64)}\n`);
+        await fsp.chmod(conf, 0o640);
+        const r = await nginxTest({ secretFile: good, extraHttp: `webcall_turn_coturn_conf ${conf};\n` +
+            'webcall_turn_urls turn:turn.example.org:3478?transport=udp;' });
+        assert.equal(r.code, 0, r.output);
     });
 
     it('both secret directives', { timeout: 60000 }, async () => {
@@ -284,6 +295,99 @@ describe('TURN: nginx -t refuses bad TURN directives', () => {
 
     it('a TTL under one minute', { timeout: 60000 }, async () => {
         await refused(`webcall_turn_secret_file ${good};\nwebcall_turn_ttl 30s;`, ['webcall_turn_ttl']);
+    });
+});
+
+// The shipped snippet turns TURN on (webcall_turn_coturn_conf
+// /etc/turnserver.conf, URLs on $host); nginx -t says when it cannot work.
+describe('TURN by default: the shipped lines, and nginx -t warnings', () => {
+    let dir, good;
+    before(async () => {
+        dir = await tempDir('webcall-turn-d-');
+        good = await writeSecret(dir, 'good');
+    });
+    after(async () => { if (dir) await fsp.rm(dir, { recursive: true, force: true }); });
+
+    const warnings = (out) => out.split('\n').filter((l) => l.includes('[warn]'));
+    const consequence = /calls between two networks .* will hang on "Connecting"/;
+
+    async function warned(opts, mentions) {
+        const r = await nginxTest({ secretFile: good, ...opts });
+        assert.equal(r.code, 0, `nginx -t refused:\n${r.output}`);
+        const warn = warnings(r.output).join('\n');
+        for (const m of mentions) {
+            assert.ok(typeof m === 'string' ? warn.includes(m) : m.test(warn), `"${m}" not in the warnings:\n${r.output}`);
+        }
+    }
+
+    it('coturn not set up (no /etc/turnserver.conf): nginx -t passes and warns, naming the consequence and the fix', { timeout: 60000 }, async () => {
+        await warned({}, ['webcall_turn_coturn_conf', /does not exist|no such file/i, 'no TURN server',
+            consequence, 'webcall-turn-setup']);
+    });
+
+    it('coturn config without static-auth-secret: a warning, TURN off', { timeout: 60000 }, async () => {
+        const conf = path.join(dir, 'turnserver.conf');
+        await fsp.writeFile(conf, 'use-auth-secret\nrealm=example.org\n# static-auth-secret=commented-out-1234567890\n');
+        await warned({ turnCoturnConf: conf }, ['webcall_turn_coturn_conf', conf, 'static-auth-secret', consequence]);
+    });
+
+    it('no TURN directive at all: a warning that names the consequence', { timeout: 60000 }, async () => {
+        // webcall_turn_* lines in extraHttp replace the shipped ones; a TTL alone sets no server.
+        await warned({ extraHttp: 'webcall_turn_ttl 1h;' }, ['no TURN server', consequence]);
+    });
+
+    it('TURN configured (coturn config with its secret): nginx -t is silent', { timeout: 60000 }, async () => {
+        const conf = path.join(dir, 'coturn-ok.conf');
+        await fsp.writeFile(conf, `use-auth-secret\nstatic-auth-secret=${'c'.repeat(64)}\nrealm=example.org\n`);
+        const r = await nginxTest({ secretFile: good, turnCoturnConf: conf });
+        assert.equal(r.code, 0, r.output);
+        assert.deepEqual(warnings(r.output), [], r.output);
+        const r2 = await nginxTest({ secretFile: good, extraHttp: `webcall_turn_secret_file ${good};\n` +
+            'webcall_turn_urls turn:turn.example.org:3478?transport=udp;' });
+        assert.equal(r2.code, 0, r2.output);
+        assert.deepEqual(warnings(r2.output), [], r2.output);
+    });
+
+    it('the shipped URLs name the host the browser asked for ($host)', { timeout: 60000 }, async () => {
+        const conf = path.join(dir, 'coturn-host.conf');
+        const secret = 'd'.repeat(64);
+        await fsp.writeFile(conf, `use-auth-secret\nstatic-auth-secret=${secret}\nrealm=example.org\n`);
+        const ngx = await startNginx({ secretFile: good, turnCoturnConf: conf });
+        try {
+            for (const host of ['call.example.org', 'other.example.net']) {
+                const room = await createRoom(ngx.base);
+                const peer = await Peer.open(ngx.port, room.token, { headers: { Host: `${host}:${ngx.port}` } });
+                try {
+                    const welcome = await peer.join();
+                    assert.deepEqual(welcome.iceServers[0], { urls: [`stun:${host}:3478`] });
+                    const e = turnEntry(welcome);
+                    assert.deepEqual(e.urls, [`turn:${host}:3478?transport=udp`,
+                        `turn:${host}:3478?transport=tcp`, `turns:${host}:5349?transport=tcp`]);
+                    assert.equal(e.credential, mint(secret, e.username));
+                } finally {
+                    peer.close();
+                }
+            }
+        } finally {
+            await ngx.stop();
+        }
+    });
+
+    it('a URL template whose variable makes it invalid is left out, the rest still served', { timeout: 60000 }, async () => {
+        const ngx = await startNginx({ secretFile: good, extraHttp: `webcall_turn_secret_file ${good};\n` +
+            'webcall_turn_urls turn:$http_x_turn_host:3478?transport=udp turn:$host:3478?transport=tcp;' });
+        try {
+            const room = await createRoom(ngx.base);
+            const peer = await Peer.open(ngx.port, room.token, { headers: { 'X-Turn-Host': 'bad host/x' } });
+            try {
+                const welcome = await peer.join();
+                assert.deepEqual(turnEntry(welcome).urls, ['turn:127.0.0.1:3478?transport=tcp']);
+            } finally {
+                peer.close();
+            }
+        } finally {
+            await ngx.stop({ allowAlerts: [/webcall_turn_urls/] });
+        }
     });
 });
 

@@ -114,7 +114,11 @@ async function render(dir, opts) {
         WEB_ROOT: opts.webRoot ?? await webRoot(dir),
         SECRET_FILE: opts.secretFile ?? path.join(dir, 'secret'),
         ZONE_ARGS: opts.zoneArgs ?? '',
+        EXTRA_MAIN: opts.extraMain ?? '',
         EXTRA_HTTP: opts.extraHttp ?? '',
+        // coturn's config for the shipped webcall_turn_coturn_conf line
+        // (default: RUN_DIR/turnserver.conf, which does not exist: TURN off).
+        TURN_COTURN_CONF: opts.turnCoturnConf ?? '',
         EXTRA_SERVER: opts.extraServer ?? '',
         ERROR_LOG_LEVEL: opts.errorLogLevel ?? 'notice',
         LOG_TO_STDERR: '0',
@@ -195,6 +199,8 @@ export async function nginxTest(conf) {
 
 // Starts nginx (master + `workers` worker processes) on a free port.
 // Options: workers (2), zoneArgs, extraHttp, extraServer, secretFile, port,
+// turnCoturnConf (coturn's config for the shipped TURN lines), extraMain
+// (top-level lines, e.g. a stream {} block),
 // rateLimit (true: the shipped limit_req on POST /api/rooms), errorLogLevel,
 // wsLocation (lines added inside the shipped `location /ws/ {}`, e.g.
 // 'webcall_ws_ping_interval 1s;'), allowAlerts (regexes: error log lines

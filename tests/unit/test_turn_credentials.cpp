@@ -142,6 +142,33 @@ ice_servers_json_splits_stun_and_turn_with_credentials(void **)
     assert_int_equal(ice_servers_json(urls, 0, "", "", out, sizeof(out)), 2);
 }
 
+static void
+url_templates_take_a_variable_for_the_host(void **state)
+{
+    (void) state;
+    using webcall::turn::check_url_template;
+    using webcall::turn::url_kind;
+
+    assert_int_equal(check_url_template("turn:$host:3478?transport=udp"),
+                     url_kind::turn);
+    assert_int_equal(check_url_template("turns:${host}:5349?transport=tcp"),
+                     url_kind::turn);
+    assert_int_equal(check_url_template("stun:$host"), url_kind::stun);
+    assert_int_equal(check_url_template("turn:turn.$host:443"),
+                     url_kind::turn);
+    assert_int_equal(check_url_template("turn:example.org:3478"),
+                     url_kind::turn);
+    /* the rest of the URL is still checked */
+    assert_int_equal(check_url_template("turn:$host:3478?transport=sctp"),
+                     url_kind::invalid);
+    assert_int_equal(check_url_template("http://$host/"), url_kind::invalid);
+    assert_int_equal(check_url_template("turn:$:3478"), url_kind::invalid);
+    assert_int_equal(check_url_template("turn:${host:3478"),
+                     url_kind::invalid);
+    assert_int_equal(check_url_template("turn:$host/x"), url_kind::invalid);
+}
+
+
 int
 main(void)
 {
@@ -152,6 +179,7 @@ main(void)
         cmocka_unit_test(another_secret_or_username_gives_another_credential),
         cmocka_unit_test(good_ice_urls_are_accepted),
         cmocka_unit_test(bad_ice_urls_are_refused),
+        cmocka_unit_test(url_templates_take_a_variable_for_the_host),
         cmocka_unit_test(coturn_secret_is_read_from_its_config),
         cmocka_unit_test(ice_servers_json_splits_stun_and_turn_with_credentials),
     };

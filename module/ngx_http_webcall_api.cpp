@@ -149,10 +149,44 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
 }
 
 
+/* Another site's page can make its visitors' browsers POST here (a form,
+ * or fetch with a "simple" body): those requests carry the other site's
+ * Origin, or Sec-Fetch-Site: cross-site, and create no room. */
+static ngx_uint_t
+ngx_http_webcall_api_same_site(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_loc_conf_t  *wlcf;
+    ngx_table_elt_t              *site;
+
+    wlcf = (ngx_http_webcall_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_webcall_module);
+
+    site = ngx_http_webcall_header(r, "Sec-Fetch-Site");
+    if (site != NULL && site->value.len == sizeof("cross-site") - 1
+        && ngx_strncasecmp(site->value.data, (u_char *) "cross-site",
+                           site->value.len) == 0
+        && wlcf->allowed_origins == NULL)
+    {
+        return 0;
+    }
+
+    return ngx_http_webcall_origin_allowed(r, wlcf);
+}
+
+
 static ngx_int_t
 ngx_http_webcall_api_create(ngx_http_request_t *r) noexcept
 {
     ngx_int_t  rc;
+
+    if (!ngx_http_webcall_api_same_site(r)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webcall_api_error(r, api::error::cross_site, NULL);
+    }
 
     /* refuse what is certainly too big before reading any of it */
     if (r->headers_in.content_length_n > (off_t) api::body_max) {

@@ -2,9 +2,12 @@
  * webcall: delivery between workers. A frame for a connection on another
  * worker is copied once into the zone and queued in that worker's inbox;
  * if the inbox was empty, the sender rings the worker's doorbell, a Unix
- * datagram socket in the abstract namespace named after its pid. The inbox
- * is the truth and the doorbell only a wake-up, so a lost ring costs at
- * most one housekeeping tick. The tick also expires grace periods and
+ * datagram socket whose abstract name the kernel picks (autobind) and the
+ * worker publishes in its slot. A name nobody can know in advance cannot be
+ * taken in advance by another local user (abstract names have no
+ * permissions). The inbox is the truth and the doorbell only a wake-up, so
+ * a lost ring, a forged one, or no doorbell at all costs at most one
+ * housekeeping tick. The tick also expires grace periods and
  * notices workers that died (kill -9) to free their seats and inbox.
  */
 
@@ -27,6 +30,8 @@
 typedef struct {
     ngx_http_webcall_main_conf_t  *wmcf;
     ngx_connection_t              *doorbell;
+    struct sockaddr_un             bell;      /* its name, for the slot */
+    socklen_t                      bell_len;
     ngx_event_t                    tick;
     ngx_log_t                     *log;
 } ngx_http_webcall_proc_t;
@@ -37,9 +42,7 @@ static ngx_http_webcall_proc_t  ngx_http_webcall_proc;
 
 static ngx_int_t ngx_http_webcall_doorbell_open(ngx_cycle_t *cycle) noexcept;
 static void ngx_http_webcall_doorbell_handler(ngx_event_t *ev) noexcept;
-static void ngx_http_webcall_ring(ngx_pid_t pid) noexcept;
-static socklen_t ngx_http_webcall_doorbell_addr(ngx_pid_t pid,
-    struct sockaddr_un *sa) noexcept;
+static void ngx_http_webcall_ring(const u_char *bell, size_t len) noexcept;
 static void ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept;
 static void ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept;
 static void ngx_http_webcall_drain_all(void) noexcept;
@@ -93,13 +96,18 @@ ngx_http_webcall_ipc_init_process(ngx_cycle_t *cycle) noexcept
 
     ngx_http_webcall_sessions_init();
 
+    /* without a doorbell this worker still serves: it finds what other
+     * workers queued for it on the tick, 500 ms late at worst */
     if (ngx_http_webcall_doorbell_open(cycle) != NGX_OK) {
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "webcall: worker %P runs without a doorbell; "
+                      "messages from other workers reach it on the %d ms "
+                      "tick", ngx_pid, NGX_HTTP_WEBCALL_TICK);
     }
 
     for (i = 0; i < n; i++) {
         zones[i]->slot = -1;
-        if (zones[i]->sh != NULL) {
+        if (zones[i]->sh != NULL && zones[i]->ipc != NULL) {
             ngx_http_webcall_sweep(zones[i]);
             ngx_http_webcall_slot_claim(zones[i]);
         }
@@ -127,9 +135,9 @@ ngx_http_webcall_ipc_exit_process(ngx_cycle_t *cycle) noexcept
 
     for (i = 0; i < n; i++) {
         if (zones[i]->slot >= 0) {
-            ngx_shmtx_lock(&zones[i]->shpool->mutex);
+            ngx_shmtx_lock(&zones[i]->ipc_pool->mutex);
             ngx_http_webcall_slot_release(zones[i], zones[i]->slot);
-            ngx_shmtx_unlock(&zones[i]->shpool->mutex);
+            ngx_shmtx_unlock(&zones[i]->ipc_pool->mutex);
             zones[i]->slot = -1;
         }
     }
@@ -151,13 +159,19 @@ ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone) noexcept
     ngx_http_webcall_worker_slot_t  *w;
     ngx_uint_t                       i;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&zone->ipc_pool->mutex);
 
     for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
-        w = &zone->sh->workers[i];
+        w = &zone->ipc->workers[i];
 
         if (w->pid == 0) {
             w->pid = ngx_pid;
+            w->bell_len = 0;
+            if (ngx_http_webcall_proc.doorbell != NULL) {
+                w->bell_len = (uint8_t) ngx_http_webcall_proc.bell_len;
+                ngx_memcpy(w->bell, ngx_http_webcall_proc.bell.sun_path,
+                           w->bell_len);
+            }
             w->queued = 0;
             w->bytes = 0;
             ngx_queue_init(&w->inbox);
@@ -166,7 +180,7 @@ ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone) noexcept
         }
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&zone->ipc_pool->mutex);
 
     if (zone->slot < 0) {
         ngx_log_error(NGX_LOG_ALERT, ngx_http_webcall_proc.log, 0,
@@ -178,7 +192,7 @@ ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone) noexcept
 
 
 /* Frees a worker's slot and whatever is still queued for it. Called with
- * the lock held. */
+ * the inbox zone's lock held. */
 static void
 ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone, ngx_uint_t slot)
     noexcept
@@ -187,16 +201,17 @@ ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone, ngx_uint_t slot)
     ngx_http_webcall_msg_t          *msg;
     ngx_queue_t                     *q;
 
-    w = &zone->sh->workers[slot];
+    w = &zone->ipc->workers[slot];
 
     while (!ngx_queue_empty(&w->inbox)) {
         q = ngx_queue_head(&w->inbox);
         ngx_queue_remove(q);
         msg = ngx_queue_data(q, ngx_http_webcall_msg_t, queue);
-        ngx_slab_free_locked(zone->shpool, msg);
+        ngx_slab_free_locked(zone->ipc_pool, msg);
     }
 
     w->pid = 0;
+    w->bell_len = 0;
     w->queued = 0;
     w->bytes = 0;
 }
@@ -208,28 +223,41 @@ static void
 ngx_http_webcall_sweep(ngx_http_webcall_zone_t *zone) noexcept
 {
     ngx_pid_t   pids[NGX_HTTP_WEBCALL_WORKERS];
-    ngx_uint_t  i;
+    ngx_uint_t  i, released;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&zone->ipc_pool->mutex);
     for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
-        pids[i] = zone->sh->workers[i].pid;
+        pids[i] = zone->ipc->workers[i].pid;
     }
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&zone->ipc_pool->mutex);
 
     for (i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
-        if (pids[i] == 0 || pids[i] == ngx_pid
-            || kill(pids[i], 0) == 0 || errno != ESRCH)
+        /* EPERM: the pid now belongs to another user's process, and our
+         * workers all run as one user, so ours is gone too */
+        if (pids[i] == 0 || pids[i] == ngx_pid || kill(pids[i], 0) == 0
+            || (errno != ESRCH && errno != EPERM))
         {
             continue;
         }
 
-        ngx_shmtx_lock(&zone->shpool->mutex);
+        /* whoever frees the slot (under the inbox lock) also orphans the
+         * seats (under the room lock): another worker sweeping at the same
+         * time finds the slot free and does neither */
+        ngx_shmtx_lock(&zone->ipc_pool->mutex);
 
-        if (zone->sh->workers[i].pid == pids[i]) {
+        released = zone->ipc->workers[i].pid == pids[i];
+        if (released) {
             ngx_http_webcall_slot_release(zone, i);
-            ngx_http_webcall_seat_orphan(zone, pids[i]);
         }
 
+        ngx_shmtx_unlock(&zone->ipc_pool->mutex);
+
+        if (!released) {
+            continue;
+        }
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        ngx_http_webcall_seat_orphan(zone, pids[i]);
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
         ngx_log_error(NGX_LOG_NOTICE, ngx_http_webcall_proc.log, 0,
@@ -249,7 +277,7 @@ ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept
     zones = ngx_http_webcall_zones(&n);
 
     for (i = 0; i < n; i++) {
-        if (zones[i]->sh == NULL) {
+        if (zones[i]->sh == NULL || zones[i]->ipc == NULL) {
             continue;
         }
 
@@ -298,6 +326,8 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_msg_t          *msg;
     ngx_uint_t                       was_empty;
     ngx_int_t                        rc;
+    u_char                           bell[16];
+    size_t                           bell_len;
 
     if (to->pid == ngx_pid) {
         ngx_http_webcall_session_deliver(to->session, frame, len,
@@ -311,10 +341,11 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
 
     rc = NGX_OK;
     was_empty = 0;
+    bell_len = 0;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&zone->ipc_pool->mutex);
 
-    w = &zone->sh->workers[to->worker];
+    w = &zone->ipc->workers[to->worker];
 
     if (w->pid != to->pid) {
         rc = NGX_DECLINED;              /* that worker is gone */
@@ -325,7 +356,7 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
         rc = NGX_BUSY;                  /* that worker is stuck */
 
     } else {
-        msg = (ngx_http_webcall_msg_t *) ngx_slab_alloc_locked(zone->shpool,
+        msg = (ngx_http_webcall_msg_t *) ngx_slab_alloc_locked(zone->ipc_pool,
                   offsetof(ngx_http_webcall_msg_t, data) + len);
 
         if (msg == NULL) {
@@ -342,13 +373,15 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
             ngx_queue_insert_tail(&w->inbox, &msg->queue);
             w->queued++;
             w->bytes += len;
+            bell_len = w->bell_len;
+            ngx_memcpy(bell, w->bell, bell_len);
         }
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&zone->ipc_pool->mutex);
 
-    if (was_empty) {
-        ngx_http_webcall_ring(to->pid);
+    if (was_empty && bell_len > 0) {
+        ngx_http_webcall_ring(bell, bell_len);
     }
 
     if (rc == NGX_BUSY || rc == NGX_ERROR) {
@@ -356,7 +389,8 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
                       "webcall zone \"%V\": a message for worker %P was "
                       "dropped (%s)", &zone->name, to->pid,
                       rc == NGX_BUSY ? "its inbox is full"
-                                     : "the zone is out of memory");
+                                     : "the inbox zone is out of memory; raise "
+                                       "webcall_zone inbox=");
     }
 
     return rc;
@@ -377,12 +411,12 @@ ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept
         return;
     }
 
-    w = &zone->sh->workers[zone->slot];
+    w = &zone->ipc->workers[zone->slot];
 
     do {
         n = 0;
 
-        ngx_shmtx_lock(&zone->shpool->mutex);
+        ngx_shmtx_lock(&zone->ipc_pool->mutex);
 
         while (n < NGX_HTTP_WEBCALL_BATCH && !ngx_queue_empty(&w->inbox)) {
             q = ngx_queue_head(&w->inbox);
@@ -393,7 +427,7 @@ ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept
             n++;
         }
 
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_shmtx_unlock(&zone->ipc_pool->mutex);
 
         for (i = 0; i < n; i++) {
             if (batch[i]->pid == ngx_pid) {
@@ -405,11 +439,11 @@ ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept
         }
 
         if (n > 0) {
-            ngx_shmtx_lock(&zone->shpool->mutex);
+            ngx_shmtx_lock(&zone->ipc_pool->mutex);
             for (i = 0; i < n; i++) {
-                ngx_slab_free_locked(zone->shpool, batch[i]);
+                ngx_slab_free_locked(zone->ipc_pool, batch[i]);
             }
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_shmtx_unlock(&zone->ipc_pool->mutex);
         }
 
     } while (n == NGX_HTTP_WEBCALL_BATCH);
@@ -425,28 +459,10 @@ ngx_http_webcall_drain_all(void) noexcept
     zones = ngx_http_webcall_zones(&n);
 
     for (i = 0; i < n; i++) {
-        if (zones[i]->sh != NULL) {
+        if (zones[i]->ipc != NULL) {
             ngx_http_webcall_drain(zones[i]);
         }
     }
-}
-
-
-static socklen_t
-ngx_http_webcall_doorbell_addr(ngx_pid_t pid, struct sockaddr_un *sa) noexcept
-{
-    u_char  *last;
-
-    ngx_memzero(sa, sizeof(struct sockaddr_un));
-    sa->sun_family = AF_UNIX;
-
-    /* abstract namespace (leading NUL): no file to clean up, and a dead
-     * worker's name disappears with its socket */
-    last = ngx_snprintf((u_char *) sa->sun_path + 1,
-                        sizeof(sa->sun_path) - 1, "webcall-doorbell-%P", pid);
-
-    return (socklen_t) (offsetof(struct sockaddr_un, sun_path)
-                        + (last - (u_char *) sa->sun_path));
 }
 
 
@@ -460,19 +476,37 @@ ngx_http_webcall_doorbell_open(ngx_cycle_t *cycle) noexcept
 
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
                       "webcall: socket(AF_UNIX) for the doorbell failed");
         return NGX_ERROR;
     }
 
-    len = ngx_http_webcall_doorbell_addr(ngx_pid, &sa);
+    /* autobind: binding just the family makes the kernel choose a free
+     * abstract name, so nobody can hold ours before we start */
+    ngx_memzero(&sa, sizeof(struct sockaddr_un));
+    sa.sun_family = AF_UNIX;
 
-    if (bind(fd, (struct sockaddr *) &sa, len) == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+    if (bind(fd, (struct sockaddr *) &sa, sizeof(sa_family_t)) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
                       "webcall: bind() of the doorbell socket failed");
         close(fd);
         return NGX_ERROR;
     }
+
+    len = sizeof(struct sockaddr_un);
+    if (getsockname(fd, (struct sockaddr *) &sa, &len) == -1
+        || len <= offsetof(struct sockaddr_un, sun_path)
+        || len - offsetof(struct sockaddr_un, sun_path) > 16)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                      "webcall: the doorbell socket has no usable name");
+        close(fd);
+        return NGX_ERROR;
+    }
+
+    ngx_http_webcall_proc.bell = sa;
+    ngx_http_webcall_proc.bell_len =
+        len - (socklen_t) offsetof(struct sockaddr_un, sun_path);
 
     c = ngx_get_connection(fd, cycle->log);
     if (c == NULL) {
@@ -517,19 +551,23 @@ ngx_http_webcall_doorbell_handler(ngx_event_t *ev) noexcept
 
 
 static void
-ngx_http_webcall_ring(ngx_pid_t pid) noexcept
+ngx_http_webcall_ring(const u_char *bell, size_t len) noexcept
 {
     struct sockaddr_un  sa;
-    socklen_t           len;
 
-    if (ngx_http_webcall_proc.doorbell == NULL) {
-        return;
+    if (ngx_http_webcall_proc.doorbell == NULL
+        || len > sizeof(sa.sun_path))
+    {
+        return;             /* the tick drains our side of things anyway */
     }
 
-    len = ngx_http_webcall_doorbell_addr(pid, &sa);
+    ngx_memzero(&sa, sizeof(struct sockaddr_un));
+    sa.sun_family = AF_UNIX;
+    ngx_memcpy(sa.sun_path, bell, len);
 
     /* EAGAIN: the receiver has rings pending anyway; ECONNREFUSED: it is
      * gone and the sweep will clean up after it */
     (void) sendto(ngx_http_webcall_proc.doorbell->fd, "", 1, MSG_DONTWAIT,
-                  (struct sockaddr *) &sa, len);
+                  (struct sockaddr *) &sa,
+                  (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len));
 }

@@ -7,6 +7,7 @@
 #include "ngx_http_webcall_module.h"
 
 #include "turn_credentials.h"
+#include "client_key.h"
 
 #include <cerrno>
 #include <cstring>
@@ -136,6 +137,13 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       offsetof(ngx_http_webcall_loc_conf_t, ping_interval),
       NULL },
 
+    { ngx_string("webcall_ws_join_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, join_timeout),
+      NULL },
+
     { ngx_string("webcall_signal_grace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -154,8 +162,15 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
 };
 
 
+static ngx_int_t ngx_http_webcall_add_variables(ngx_conf_t *cf) noexcept;
+static ngx_int_t ngx_http_webcall_inbox_zone(ngx_conf_t *cf,
+    ngx_http_webcall_zone_t *zone) noexcept;
+static ngx_int_t ngx_http_webcall_client_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data) noexcept;
+
+
 static ngx_http_module_t  ngx_http_webcall_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_webcall_add_variables,        /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_webcall_create_main_conf,     /* create main configuration */
@@ -186,6 +201,68 @@ ngx_module_t  ngx_http_webcall_module = {
     NGX_MODULE_V1_PADDING
 };
 
+}
+
+
+/* $webcall_client_key: what per-client limits count by (limit_req on room
+ * creation, limit_conn on /ws/ in the shipped snippets): the IPv4
+ * address, or the /64 of an IPv6 one, binary like $binary_remote_addr. */
+static ngx_int_t
+ngx_http_webcall_add_variables(ngx_conf_t *cf) noexcept
+{
+    static ngx_str_t      name = ngx_string("webcall_client_key");
+    ngx_http_variable_t  *var;
+
+    var = ngx_http_add_variable(cf, &name, 0);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_webcall_client_key_variable;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webcall_client_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data) noexcept
+{
+    struct sockaddr  *sa = r->connection->sockaddr;
+    const uint8_t    *addr;
+    u_char           *key;
+    bool              v6;
+
+    switch (sa->sa_family) {
+    case AF_INET:
+        addr = (const uint8_t *) &((struct sockaddr_in *) sa)->sin_addr;
+        v6 = false;
+        break;
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        addr = ((struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+        v6 = true;
+        break;
+#endif
+    default:
+        /* a Unix socket: every client is the same one, as for
+         * $binary_remote_addr */
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    key = (u_char *) ngx_pnalloc(r->pool, webcall::client_key::max_len);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = webcall::client_key::of(addr, v6, key);
+    v->data = key;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 
@@ -366,6 +443,7 @@ ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept
     wlcf->max_message = NGX_CONF_UNSET_SIZE;
     wlcf->send_queue = NGX_CONF_UNSET_SIZE;
     wlcf->ping_interval = NGX_CONF_UNSET_MSEC;
+    wlcf->join_timeout = NGX_CONF_UNSET_MSEC;
     wlcf->grace = NGX_CONF_UNSET_MSEC;
     wlcf->rate_messages = NGX_CONF_UNSET_UINT;
     wlcf->rate_bytes = NGX_CONF_UNSET_SIZE;
@@ -391,6 +469,10 @@ ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               256 * 1024);
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
                               30000);
+    /* a page sends join right after the WebSocket opens; a connection
+     * that holds a slot without joining is someone filling
+     * worker_connections */
+    ngx_conf_merge_msec_value(conf->join_timeout, prev->join_timeout, 5000);
     ngx_conf_merge_msec_value(conf->grace, prev->grace, 20000);
     ngx_conf_merge_uint_value(conf->rate_messages, prev->rate_messages, 50);
     ngx_conf_merge_size_value(conf->rate_bytes, prev->rate_bytes,
@@ -415,6 +497,14 @@ ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"webcall_ws_ping_interval\" must be at least "
                            "100ms and \"webcall_signal_grace\" at most 1h");
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    if (conf->join_timeout < 100 || conf->join_timeout > 60000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_ws_join_timeout\" must be between "
+                           "100ms and 1m (a page joins at once; slow "
+                           "networks need a few seconds)");
         return (char *) NGX_CONF_ERROR;
     }
 
@@ -592,6 +682,7 @@ ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->limits.ttl = 7 * 24 * 60 * 60;
     zone->limits.empty_ttl = 5 * 60;
+    zone->inbox_size = 4 * 1024 * 1024;
     zone->participants = 2;
     zone->max_participants = NGX_HTTP_WEBCALL_SEATS;
 
@@ -627,9 +718,51 @@ ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->shm_zone->init = ngx_http_webcall_init_zone;
     zone->shm_zone->data = zone;
+
+    if (ngx_http_webcall_inbox_zone(cf, zone) != NGX_OK) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
     zone->declared = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* Frames relayed between workers get memory of their own, "NAME_inbox",
+ * so that a stuck worker's inbox can never take the rooms' memory. */
+static ngx_int_t
+ngx_http_webcall_inbox_zone(ngx_conf_t *cf, ngx_http_webcall_zone_t *zone)
+    noexcept
+{
+    ngx_str_t  name;
+
+    name.len = zone->name.len + sizeof("_inbox") - 1;
+    name.data = (u_char *) ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(name.data, "%V_inbox", &zone->name);
+
+    zone->ipc_shm_zone = ngx_shared_memory_add(cf, &name, zone->inbox_size,
+                                               &ngx_http_webcall_module);
+    if (zone->ipc_shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (zone->ipc_shm_zone->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" \"%V\": another directive "
+                           "already uses a shared memory zone named \"%V\"",
+                           &zone->name, &name);
+        return NGX_ERROR;
+    }
+
+    zone->ipc_shm_zone->init = ngx_http_webcall_init_ipc_zone;
+    zone->ipc_shm_zone->data = zone;
+
+    return NGX_OK;
 }
 
 
@@ -640,6 +773,7 @@ ngx_http_webcall_zone_param(ngx_conf_t *cf, ngx_http_webcall_zone_t *zone,
     ngx_str_t   v;
     time_t      t;
     ngx_int_t   n;
+    ssize_t     size;
     u_char     *eq;
 
     eq = (u_char *) ngx_strlchr(param->data, param->data + param->len, '=');
@@ -673,6 +807,19 @@ ngx_http_webcall_zone_param(ngx_conf_t *cf, ngx_http_webcall_zone_t *zone,
         return NGX_CONF_OK;
     }
 
+    if (WEBCALL_PARAM(param, "inbox")) {
+        size = ngx_parse_size(&v);
+        if (size == NGX_ERROR || size < (ssize_t) (64 * 1024)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_zone\" \"%V\": the inbox size "
+                               "must be at least 64k, like inbox=4m", param);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        zone->inbox_size = (size_t) size;
+        return NGX_CONF_OK;
+    }
+
     if (WEBCALL_PARAM(param, "participants")
         || WEBCALL_PARAM(param, "max_participants"))
     {
@@ -700,8 +847,8 @@ unknown:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"webcall_zone\" has the unknown parameter \"%V\"; "
-                       "it takes ttl=, empty_ttl=, participants= and "
-                       "max_participants=", param);
+                       "it takes ttl=, empty_ttl=, inbox=, participants= "
+                       "and max_participants=", param);
     return (char *) NGX_CONF_ERROR;
 }
 
@@ -1149,4 +1296,87 @@ ngx_http_webcall_turn_urls_eval(ngx_http_request_t *r,
     }
 
     return n;
+}
+
+
+ngx_table_elt_t *
+ngx_http_webcall_header(ngx_http_request_t *r, std::string_view name)
+    noexcept
+{
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    ngx_uint_t        i;
+
+    for (part = &r->headers_in.headers.part; part != NULL; part = part->next)
+    {
+        h = (ngx_table_elt_t *) part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == name.size()
+                && ngx_strncasecmp(h[i].key.data, (u_char *) name.data(),
+                                   name.size()) == 0)
+            {
+                return &h[i];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Cross-site requests (a WebSocket opened, or a room created, by a page of
+ * another site): a browser always sends Origin on them, so another site's
+ * page is refused unless listed. The scheme must be the one this request
+ * came in by, so chrome-extension://<host> or http://<host> on an https
+ * site is another origin. Without Origin it is not a browser (a test
+ * client, a monitoring probe) and no cookie is at stake: webcall uses
+ * none. Behind a proxy that ends TLS before nginx, list the site's https://
+ * origin in webcall_allowed_origins. */
+ngx_uint_t
+ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf) noexcept
+{
+    ngx_table_elt_t  *origin, *host;
+    ngx_str_t        *allowed, scheme;
+    u_char           *p;
+    ngx_uint_t        i;
+
+    origin = ngx_http_webcall_header(r, "Origin");
+    if (origin == NULL) {
+        return 1;
+    }
+
+    if (conf->allowed_origins != NULL) {
+        allowed = (ngx_str_t *) conf->allowed_origins->elts;
+
+        for (i = 0; i < conf->allowed_origins->nelts; i++) {
+            if (allowed[i].len == origin->value.len
+                && ngx_strncasecmp(allowed[i].data, origin->value.data,
+                                   allowed[i].len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    ngx_str_set(&scheme, "http://");
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl != NULL) {
+        ngx_str_set(&scheme, "https://");
+    }
+#endif
+
+    /* browsers send the scheme in lower case; anything else is not ours */
+    host = r->headers_in.host;
+    if (host == NULL
+        || origin->value.len != scheme.len + host->value.len
+        || ngx_strncmp(origin->value.data, scheme.data, scheme.len) != 0)
+    {
+        return 0;
+    }
+
+    p = origin->value.data + scheme.len;
+
+    return ngx_strncasecmp(p, host->value.data, host->value.len) == 0;
 }

@@ -71,6 +71,10 @@ static_assert(std::is_trivially_copyable_v<ngx_http_webcall_room_t>);
 /* A worker's inbox: frames other workers queued for its connections. */
 typedef struct {
     ngx_pid_t                     pid;        /* 0: the slot is free */
+    /* the kernel-chosen abstract name of its doorbell socket (autobind),
+     * bell_len 0: none, the worker polls its inbox on the tick */
+    u_char                        bell[16];
+    uint8_t                       bell_len;
     ngx_queue_t                   inbox;
     ngx_uint_t                    queued;
     size_t                        bytes;
@@ -101,11 +105,22 @@ typedef struct {
     uint64_t                      created_total;
     uint64_t                      reclaimed_total;
     uint64_t                      refused_total;
+    uint64_t                      evicted_total;  /* idle records pushed out */
     ngx_queue_t                   grace;      /* seats, by grace_until */
-    ngx_http_webcall_worker_slot_t workers[NGX_HTTP_WEBCALL_WORKERS];
 } ngx_http_webcall_shctx_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_shctx_t>);
+
+
+/* The root of a zone's inbox memory, a shared memory zone of its own
+ * ("NAME_inbox", webcall_zone inbox=SIZE): frames relayed between workers
+ * come from there, so a worker that stops reading fills that, never the
+ * rooms. Its own mutex guards the slots and their inboxes. */
+typedef struct {
+    ngx_http_webcall_worker_slot_t workers[NGX_HTTP_WEBCALL_WORKERS];
+} ngx_http_webcall_ipc_sh_t;
+
+static_assert(std::is_trivially_copyable_v<ngx_http_webcall_ipc_sh_t>);
 
 
 /* A zone as one process sees it (shm_zone->data). */
@@ -114,10 +129,14 @@ typedef struct {
     ngx_shm_zone_t               *shm_zone;
     ngx_slab_pool_t              *shpool;
     ngx_http_webcall_shctx_t     *sh;
+    ngx_shm_zone_t               *ipc_shm_zone;
+    ngx_slab_pool_t              *ipc_pool;
+    ngx_http_webcall_ipc_sh_t    *ipc;
+    size_t                        inbox_size;
     webcall::room_policy::limits  limits;
     ngx_uint_t                    participants;
     ngx_uint_t                    max_participants;
-    ngx_int_t                     slot;       /* ours in sh->workers */
+    ngx_int_t                     slot;       /* ours in ipc->workers */
     unsigned                      declared:1;
 } ngx_http_webcall_zone_t;
 
@@ -153,6 +172,7 @@ typedef struct {
     size_t                        max_message;
     size_t                        send_queue;
     ngx_msec_t                    ping_interval;
+    ngx_msec_t                    join_timeout;
     ngx_msec_t                    grace;
     ngx_uint_t                    rate_messages;
     size_t                        rate_bytes;
@@ -195,6 +215,8 @@ typedef struct {
 
 
 /* ngx_http_webcall_zone.cpp */
+ngx_int_t ngx_http_webcall_init_ipc_zone(ngx_shm_zone_t *shm_zone,
+    void *data) noexcept;
 ngx_int_t ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     noexcept;
 ngx_int_t ngx_http_webcall_room_create(ngx_http_webcall_zone_t *zone,
@@ -229,6 +251,13 @@ void ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone,
 int64_t ngx_http_webcall_now_ms(void) noexcept;
 
 /* ngx_http_webcall_module.cpp */
+/* A request header by name (case-insensitive), or NULL. */
+ngx_table_elt_t *ngx_http_webcall_header(ngx_http_request_t *r,
+    std::string_view name) noexcept;
+/* Whether the request's Origin (if any) is this site as reached
+ * (scheme and host) or one of webcall_allowed_origins. */
+ngx_uint_t ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf) noexcept;
 ngx_uint_t ngx_http_webcall_turn_urls_eval(ngx_http_request_t *r,
     std::string_view *urls, ngx_uint_t cap) noexcept;
 

@@ -185,6 +185,12 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
         ngx_queue_init(&seat->grace_link);
     }
 
+    /* a resume hands out a new secret: one that leaked (a shared screen,
+     * a copied log) takes the seat over at most once, not for its life */
+    if (ch->resumed) {
+        ngx_memcpy(seat->resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
+    }
+
     seat->state = NGX_HTTP_WEBCALL_SEAT_LIVE;
     seat->session = me->session;
     seat->pid = me->pid;

@@ -53,6 +53,8 @@ typedef struct {
     u_char                        *msg;
     size_t                         msg_len;
     size_t                         msg_cap;
+    /* frames of the current message already charged to the limiter */
+    uint32_t                       frames_charged;
     const u_char                  *inplace;       /* message in the input */
     size_t                         inplace_len;
 
@@ -92,10 +94,6 @@ static ngx_int_t ngx_http_webcall_handshake(ngx_http_request_t *r,
     char *accept) noexcept;
 static ngx_int_t ngx_http_webcall_refuse(ngx_http_request_t *r,
     ngx_int_t status, const char *why) noexcept;
-static ngx_table_elt_t *ngx_http_webcall_header(ngx_http_request_t *r,
-    std::string_view name) noexcept;
-static ngx_uint_t ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf) noexcept;
 static ngx_int_t ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r)
     noexcept;
 static ngx_int_t ngx_http_webcall_session_start(ngx_http_request_t *r,
@@ -107,6 +105,8 @@ static void ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept;
 static ngx_int_t ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s,
     u_char *p, size_t n) noexcept;
 static ngx_int_t ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s)
+    noexcept;
+static ngx_int_t ngx_http_webcall_ws_charge(ngx_http_webcall_session_t *s)
     noexcept;
 static ngx_int_t ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s,
     const u_char *data, size_t len) noexcept;
@@ -360,79 +360,6 @@ ngx_http_webcall_refuse(ngx_http_request_t *r, ngx_int_t status,
 }
 
 
-static ngx_table_elt_t *
-ngx_http_webcall_header(ngx_http_request_t *r, std::string_view name)
-    noexcept
-{
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-    ngx_uint_t        i;
-
-    for (part = &r->headers_in.headers.part; part != NULL; part = part->next)
-    {
-        h = (ngx_table_elt_t *) part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == name.size()
-                && ngx_strncasecmp(h[i].key.data, (u_char *) name.data(),
-                                   name.size()) == 0)
-            {
-                return &h[i];
-            }
-        }
-    }
-
-    return NULL;
-}
-
-
-/* Cross-site WebSocket hijacking: a browser always sends Origin, so a page
- * of another site is refused unless listed. Without Origin it is not a
- * browser (a test client, a monitoring probe) and cookies are not at stake,
- * since webcall uses none. */
-static ngx_uint_t
-ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf) noexcept
-{
-    ngx_table_elt_t  *origin, *host;
-    ngx_str_t        *allowed;
-    u_char           *p, *end;
-    ngx_uint_t        i;
-
-    origin = ngx_http_webcall_header(r, "Origin");
-    if (origin == NULL) {
-        return 1;
-    }
-
-    if (conf->allowed_origins != NULL) {
-        allowed = (ngx_str_t *) conf->allowed_origins->elts;
-
-        for (i = 0; i < conf->allowed_origins->nelts; i++) {
-            if (allowed[i].len == origin->value.len
-                && ngx_strncasecmp(allowed[i].data, origin->value.data,
-                                   allowed[i].len) == 0)
-            {
-                return 1;
-            }
-        }
-    }
-
-    /* same host: "scheme://host[:port]" against the Host header */
-    host = r->headers_in.host;
-    p = origin->value.data;
-    end = p + origin->value.len;
-    p = ngx_strlcasestrn(p, end, (u_char *) "://", 3 - 1);
-    if (host == NULL || p == NULL) {
-        return 0;
-    }
-
-    p += 3;
-
-    return (size_t) (end - p) == host->value.len
-           && ngx_strncasecmp(p, host->value.data, host->value.len) == 0;
-}
-
-
 static ngx_int_t
 ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r) noexcept
 {
@@ -546,7 +473,10 @@ ngx_http_webcall_session_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_add_timer(&s->ping, conf->ping_interval);
+    /* the first tick is the join deadline: ping_handler closes a
+     * connection that has not joined by then (1008), and pings one that
+     * has */
+    ngx_add_timer(&s->ping, ngx_min(conf->join_timeout, conf->ping_interval));
 
     /* reads and the first flush happen from the event loop, after nginx
      * is done with the content phase */
@@ -680,6 +610,12 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
             return ngx_http_webcall_ws_spill(s);
 
         case ws::event::data:
+            if (ngx_http_webcall_ws_charge(s) != NGX_OK) {
+                if (s->done) {
+                    return NGX_ERROR;
+                }
+                break;
+            }
             if (ngx_http_webcall_ws_append(s, st) != NGX_OK) {
                 return NGX_ERROR;
             }
@@ -689,6 +625,7 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
             if (!s->close_sent) {
                 ngx_http_webcall_message(s, st.message_op);
             }
+            s->frames_charged = 0;
             s->msg_len = 0;
             s->inplace = NULL;
             s->inplace_len = 0;
@@ -739,6 +676,37 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
             return NGX_ERROR;
         }
     }
+}
+
+
+/* Charges the limiter once per frame, when its first payload arrives, with
+ * the bytes its header announced: a message spread over many frames costs
+ * what its frames cost, before any of it is assembled. NGX_DECLINED after
+ * answering "rate-limited" (which closes), or once closing. */
+static ngx_int_t
+ngx_http_webcall_ws_charge(ngx_http_webcall_session_t *s) noexcept
+{
+    uint32_t  frames;
+
+    if (s->close_sent) {
+        return NGX_DECLINED;          /* nothing more is read into a message */
+    }
+
+    frames = s->parser->message_frames();
+    if (frames == s->frames_charged) {
+        return NGX_OK;
+    }
+
+    s->frames_charged = frames;
+
+    if (!webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(),
+                              (size_t) s->parser->frame_size()))
+    {
+        ngx_http_webcall_send_error(s, sig::error::rate_limited);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -799,7 +767,13 @@ ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s, const u_char *data,
     need = s->msg_len + len;
 
     if (need > s->msg_cap) {
+        /* at least double: a message in many small frames announces only
+         * one frame at a time, and growing by each would copy the whole
+         * message again per frame; never beyond what the limit allows */
         cap = ngx_max(need, (size_t) s->parser->announced_size());
+        cap = ngx_max(cap, ngx_min(2 * s->msg_cap,
+                                   (size_t) s->parser->max_message()));
+        cap = ngx_max(cap, (size_t) 256);
 
         buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
         if (buf == NULL) {
@@ -835,8 +809,10 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
            ? std::string_view((const char *) s->inplace, s->inplace_len)
            : std::string_view((const char *) s->msg, s->msg_len);
 
-    if (!webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(),
-                              text.size()))
+    /* a message with payload was charged frame by frame as it came in;
+     * an empty one is charged here */
+    if (s->frames_charged == 0
+        && !webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(), 0))
     {
         ngx_http_webcall_send_error(s, sig::error::rate_limited);
         return;

@@ -21,7 +21,7 @@ static ngx_http_webcall_room_t *ngx_http_webcall_room_lookup(
     ngx_http_webcall_shctx_t *sh, const u_char *id) noexcept;
 static ngx_http_webcall_room_t *ngx_http_webcall_room_alloc(
     ngx_http_webcall_zone_t *zone, const webcall::room_token::room *token,
-    time_t now) noexcept;
+    time_t now, ngx_uint_t evict) noexcept;
 static void ngx_http_webcall_room_free(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room) noexcept;
 static void ngx_http_webcall_expire(ngx_http_webcall_zone_t *zone,
@@ -104,10 +104,6 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
     ngx_queue_init(&sh->used);
     ngx_queue_init(&sh->grace);
 
-    for (ngx_uint_t i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
-        ngx_queue_init(&sh->workers[i].inbox);
-    }
-
     len = sizeof(" in webcall_zone \"\"") + shm_zone->shm.name.len;
 
     ctx->shpool->log_ctx = (u_char *) ngx_slab_alloc(ctx->shpool, len);
@@ -121,6 +117,62 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
     /* a full zone is expected under load; we log it ourselves, once a
      * minute, instead of the slab allocator's line per failure */
     ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* The inbox zone of a webcall_zone: the worker slots and the frames
+ * queued for them. Reused across reloads like the room zone. */
+ngx_int_t
+ngx_http_webcall_init_ipc_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
+{
+    ngx_http_webcall_zone_t    *octx = (ngx_http_webcall_zone_t *) data;
+    ngx_http_webcall_zone_t    *ctx;
+    ngx_http_webcall_ipc_sh_t  *ipc;
+    size_t                      len;
+
+    ctx = (ngx_http_webcall_zone_t *) shm_zone->data;
+
+    if (octx != NULL) {
+        ctx->ipc = octx->ipc;
+        ctx->ipc_pool = octx->ipc_pool;
+        return NGX_OK;
+    }
+
+    ctx->ipc_pool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->ipc = (ngx_http_webcall_ipc_sh_t *) ctx->ipc_pool->data;
+        return NGX_OK;
+    }
+
+    ipc = (ngx_http_webcall_ipc_sh_t *)
+              ngx_slab_calloc(ctx->ipc_pool, sizeof(ngx_http_webcall_ipc_sh_t));
+    if (ipc == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (ngx_uint_t i = 0; i < NGX_HTTP_WEBCALL_WORKERS; i++) {
+        ngx_queue_init(&ipc->workers[i].inbox);
+    }
+
+    ctx->ipc = ipc;
+    ctx->ipc_pool->data = ipc;
+
+    /* a full inbox zone is expected under load and said once per frame
+     * dropped by the sender, as a warning; no "ngx_slab_alloc() failed" */
+    ctx->ipc_pool->log_nomem = 0;
+
+    len = sizeof(" in webcall_zone \"\" inbox") + shm_zone->shm.name.len;
+
+    ctx->ipc_pool->log_ctx = (u_char *) ngx_slab_alloc(ctx->ipc_pool, len);
+    if (ctx->ipc_pool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->ipc_pool->log_ctx, " in webcall_zone \"%V\" inbox%Z",
+                &ctx->name);
 
     return NGX_OK;
 }
@@ -233,9 +285,39 @@ ngx_http_webcall_room_store(ngx_http_webcall_zone_t *zone,
 }
 
 
+/* The zone is full and a genuine link wants in: the oldest idle record
+ * makes way. A room nobody entered goes first, then the longest unvisited
+ * one; either comes back from its token on its next visit (only a link kept
+ * alive past its first ttl by visits loses those). Rooms with someone in
+ * them or in grace are in neither queue, so a call is never touched. */
+static ngx_uint_t
+ngx_http_webcall_evict_idle(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_queue_t  *queues[2];
+
+    queues[0] = &zone->sh->fresh;
+    queues[1] = &zone->sh->used;
+
+    for (ngx_uint_t i = 0; i < 2; i++) {
+        if (!ngx_queue_empty(queues[i])) {
+            ngx_http_webcall_room_free(zone, ngx_queue_data(
+                ngx_queue_last(queues[i]), ngx_http_webcall_room_t, queue));
+            zone->sh->evicted_total++;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* evict: a genuine link asks (a join, a visit), which may push out an idle
+ * record; a new room (evict 0) may not, or one client creating rooms could
+ * push out everybody's. */
 static ngx_http_webcall_room_t *
 ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
-    const webcall::room_token::room *token, time_t now) noexcept
+    const webcall::room_token::room *token, time_t now, ngx_uint_t evict)
+    noexcept
 {
     ngx_http_webcall_room_t  *room;
     ngx_rbtree_node_t        *node;
@@ -253,10 +335,16 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
         ngx_http_webcall_expire(zone, now, 16);
         node = (ngx_rbtree_node_t *) ngx_slab_calloc_locked(zone->shpool,
                                                             size);
-        if (node == NULL) {
-            zone->sh->refused_total++;
-            return NULL;
-        }
+    }
+
+    while (node == NULL && evict && ngx_http_webcall_evict_idle(zone)) {
+        node = (ngx_rbtree_node_t *) ngx_slab_calloc_locked(zone->shpool,
+                                                            size);
+    }
+
+    if (node == NULL) {
+        zone->sh->refused_total++;
+        return NULL;
     }
 
     room = ngx_http_webcall_room(node);
@@ -364,7 +452,7 @@ ngx_http_webcall_room_find(ngx_http_webcall_zone_t *zone,
         return NULL;
     }
 
-    return ngx_http_webcall_room_alloc(zone, token, now);
+    return ngx_http_webcall_room_alloc(zone, token, now, 1);
 }
 
 
@@ -398,7 +486,7 @@ ngx_http_webcall_room_create(ngx_http_webcall_zone_t *zone,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    room = ngx_http_webcall_room_alloc(zone, token, now);
+    room = ngx_http_webcall_room_alloc(zone, token, now, 0);
     if (room != NULL) {
         ngx_http_webcall_room_info(room, info);
 
@@ -462,7 +550,7 @@ ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
         rc = NGX_DECLINED;
 
     } else {
-        room = ngx_http_webcall_room_alloc(zone, token, now);
+        room = ngx_http_webcall_room_alloc(zone, token, now, 1);
 
         if (room != NULL) {
             ngx_http_webcall_room_info(room, info);

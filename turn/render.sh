@@ -31,7 +31,7 @@ die() {
     exit 2
 }
 
-secret_file="" realm="" cert="" key="" external_ip="" listen_ip=""
+secret_file="" realm="" cert="" key="" external_ip="" listen_ip="" public_ip=""
 dev=0 no_tls=0 run_dir="" port=3478 tls_port="" relay_min="" relay_max=""
 user_quota=12 total_quota=1200
 
@@ -116,6 +116,11 @@ else
     if [ -n "$external_ip" ]; then
         [[ $external_ip =~ ^[0-9A-Fa-f:.]+(/[0-9A-Fa-f:.]+)?$ ]] \
             || die "--external-ip \"$external_ip\" must be an IP address, or PUBLIC/PRIVATE."
+        public_ip=${external_ip%%/*}
+        # PUBLIC/PRIVATE: listen on the private address the public one maps to
+        if [[ $external_ip == */* ]] && [ -z "$listen_ip" ]; then
+            listen_ip=${external_ip#*/}
+        fi
     fi
     if [ -n "$listen_ip" ]; then
         is_ip "$listen_ip" || die "--listen-ip \"$listen_ip\" must be an IP address."
@@ -148,7 +153,7 @@ declare -A cond=(
 )
 declare -A val=(
     [SECRET]=$secret [REALM]=$realm [CERT]=$cert [PKEY]=$key
-    [EXTERNAL_IP]=$external_ip [LISTEN_IP]=$listen_ip [RUN_DIR]=$run_dir
+    [EXTERNAL_IP]=$external_ip [PUBLIC_IP]=$public_ip [LISTEN_IP]=$listen_ip [RUN_DIR]=$run_dir
     [PORT]=$port [TLS_PORT]=$tls_port [RELAY_MIN]=$relay_min
     [RELAY_MAX]=$relay_max [USER_QUOTA]=$user_quota [TOTAL_QUOTA]=$total_quota
 )

@@ -69,6 +69,9 @@ describe(error e) noexcept
     case error::unsupported_media_type:
         return {415, "unsupported-media-type",
                 "Send the request body as application/json."};
+    case error::cross_site:
+        return {403, "cross-site",
+                "Rooms are created from this site's own page."};
     case error::zone_full:
         return {503, "zone-full",
                 "The server has no space for new rooms right now; "

@@ -20,6 +20,7 @@ enum class error {
     method_not_allowed,
     too_large,
     unsupported_media_type,
+    cross_site,
     zone_full,
     internal
 };

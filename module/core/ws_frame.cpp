@@ -62,6 +62,7 @@ uint16_t close_code_for(error e) noexcept
     case error::none: return 1000;
     case error::bad_utf8: return 1007;
     case error::too_large: return 1009;
+    case error::too_many_fragments: return 1008;
     default: return 1002;
     }
 }
@@ -89,6 +90,7 @@ std::string_view to_string(error e) noexcept
     case error::bad_close_payload: return "bad_close_payload";
     case error::bad_close_code: return "bad_close_code";
     case error::bad_length: return "bad_length";
+    case error::too_many_fragments: return "too_many_fragments";
     }
     return "unknown";
 }
@@ -181,6 +183,8 @@ error parser::check_length() noexcept
     if (ext == 2 && len_ < len16_marker) return error::bad_length;
     if (ext == 8 && (len_ >> 63 || len_ <= 0xFFFF)) return error::bad_length;
     if (is_control(op_)) return error::none;
+    if (op_ == opcode::continuation && frames_ >= max_fragments)
+        return error::too_many_fragments;
     // announced_ never exceeds max_, so the subtraction can't wrap.
     uint64_t before = op_ == opcode::continuation ? announced_ : 0;
     return len_ > max_ - before ? error::too_large : error::none;
@@ -206,8 +210,10 @@ void parser::begin_data_frame() noexcept
         msg_op_ = op_;
         msg_size_ = 0;
         announced_ = 0;
+        frames_ = 0;
         utf8_ = utf8::validator{};
     }
+    frames_++;
     announced_ += len_;
     expect_continuation_ = !fin_;
 }

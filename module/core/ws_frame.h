@@ -33,10 +33,12 @@ enum class error : uint8_t {
     bad_close_payload,
     bad_close_code,
     bad_length,   // 64-bit length with MSB set / non-minimal encoding
+    too_many_fragments,   // a data message in more than max_fragments frames
 };
 
 // The status code to close the connection with after the parser failed:
-// 1002 protocol error, 1007 bad UTF-8, 1009 too large (1000 for none).
+// 1002 protocol error, 1007 bad UTF-8, 1009 too large, 1008 too many
+// fragments (1000 for none).
 uint16_t close_code_for(error e) noexcept;
 
 // RFC 6455 7.4: 1000-1003, 1007-1014 and 3000-4999 may be sent; 1004, 1005,
@@ -49,6 +51,11 @@ std::string_view to_string(error e) noexcept;
 constexpr size_t max_control_payload = 125;
 constexpr size_t max_close_reason = max_control_payload - 2;
 constexpr size_t max_header = 14;   // 2 + 8 extended length + 4 mask key
+// Frames one data message may take. Browsers send a message in one frame;
+// libraries that fragment use pieces of a few KB. Each frame costs a header
+// parse and an event, so a cap keeps a message's cost in proportion to its
+// bytes (1 MiB in 1-byte fragments is refused at the 257th).
+constexpr uint32_t max_fragments = 256;
 
 // Header size of a server frame (unmasked) carrying payload_len bytes.
 constexpr size_t header_size(uint64_t payload_len) noexcept
@@ -115,6 +122,10 @@ public:
     // (so a caller can reserve once per frame instead of per chunk).
     uint64_t announced_size() const noexcept { return announced_; }
     uint64_t max_message() const noexcept { return max_; }
+    // Frames of the current data message begun so far (1 for the first),
+    // and the payload size the current frame's header announced.
+    uint32_t message_frames() const noexcept { return frames_; }
+    uint64_t frame_size() const noexcept { return len_; }
     bool closed() const noexcept { return state_ == state::closed; }
     // none unless the parser is in the error state.
     error failure() const noexcept { return err_; }
@@ -159,6 +170,7 @@ private:
     bool end_pending_ = false;
     uint64_t msg_size_ = 0;
     uint64_t announced_ = 0;
+    uint32_t frames_ = 0;
     utf8::validator utf8_;
 
     uint8_t ctrl_[max_control_payload] = {};

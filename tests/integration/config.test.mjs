@@ -77,7 +77,7 @@ describe('nginx -t accepts', () => {
 
     it('a zone with every parameter at its limits', async () => {
         await assertAccepted(conf({
-            zones: ['webcall:64k ttl=30s empty_ttl=5m participants=4 max_participants=4'],
+            zones: ['webcall:64k ttl=30s empty_ttl=5m inbox=64k participants=4 max_participants=4'],
         }));
         await assertAccepted(conf({
             zones: ['webcall:1m ttl=7d empty_ttl=1h participants=2 max_participants=2'],
@@ -143,6 +143,18 @@ describe('nginx -t refuses', () => {
     it('participants above max_participants', async () => {
         await assertRefused(conf({ zones: ['webcall:1m participants=3 max_participants=2'] }),
             ['webcall_zone', 'participants']);
+    });
+
+    it('an inbox under 64k, or not a size', async () => {
+        for (const bad of ['inbox=32k', 'inbox=lots', 'inbox=']) {
+            await assertRefused(conf({ zones: [`webcall:1m ${bad}`] }), ['webcall_zone', bad, 'at least 64k']);
+        }
+    });
+
+    it('a zone whose NAME_inbox is already another zone\'s name', async () => {
+        // of another size nginx itself refuses it; of the same size, webcall does
+        await assertRefused(conf({ zones: ['webcall:1m', 'webcall_inbox:1m'] }), ['webcall_inbox']);
+        await assertRefused(conf({ zones: ['webcall:1m', 'webcall_inbox:4m'] }), ['webcall_inbox', /already|twice/]);
     });
 
     it('an unknown zone parameter', async () => {

@@ -171,16 +171,17 @@ describe('signaling handshake', () => {
         for (const origin of ['http://evil.example', `http://127.0.0.1:${other}`, `http://localhost:${ngx.port}`,
             'https://app.example.org.evil.example', 'https://app.example.org:8443', 'http://app.example.org',
             'null', 'http://127.0.0.1', `http://127.0.0.1:${ngx.port}.evil.example`, `http://127.0.0.1:${ngx.port}0`,
-            `http://evil.example/http://127.0.0.1:${ngx.port}`]) {
+            `http://evil.example/http://127.0.0.1:${ngx.port}`,
+            // the right host with another scheme than this (plain) server's
+            `https://127.0.0.1:${ngx.port}`, `chrome-extension://127.0.0.1:${ngx.port}`]) {
             await expectRefused(403, `/ws/${token}`, { headers: { Origin: origin } }, `Origin ${origin}`);
         }
     });
 
-    it('an Origin of the same host and port, or one listed in webcall_allowed_origins, is accepted', async () => {
+    it('an Origin of the same scheme, host and port, or one listed in webcall_allowed_origins, is accepted', async () => {
         const { token } = await createRoom(ngx.base);
         for (const [origin, host] of [
             [`http://127.0.0.1:${ngx.port}`, `127.0.0.1:${ngx.port}`],
-            [`https://127.0.0.1:${ngx.port}`, `127.0.0.1:${ngx.port}`],
             [`http://localhost:${ngx.port}`, `localhost:${ngx.port}`],
             [ALLOWED, `127.0.0.1:${ngx.port}`],
         ]) {

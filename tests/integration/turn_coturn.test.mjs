@@ -447,7 +447,8 @@ describe('TURN: turn/render.sh and the production template', () => {
             'denied-peer-ip=192.168.0.0-192.168.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255',
             'denied-peer-ip=169.254.0.0-169.254.255.255', 'denied-peer-ip=100.64.0.0-100.127.255.255',
             'denied-peer-ip=224.0.0.0-239.255.255.255', 'denied-peer-ip=0.0.0.0-0.255.255.255',
-            'denied-peer-ip=::-::ffff', 'denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+            'denied-peer-ip=::-::ffff:ffff', 'denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+            'denied-peer-ip=fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'denied-peer-ip=203.0.113.7',
             'denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
             'denied-peer-ip=ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
             'denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255']) {
@@ -456,6 +457,21 @@ describe('TURN: turn/render.sh and the production template', () => {
         assert.doesNotMatch(conf, /^\s*allow-loopback-peers/m);
         assert.doesNotMatch(conf, /^\s*(listening-ip|relay-ip)=127/m);
         assert.equal(conf.split(readSecret(secretFile)).length - 1, 1, 'the secret appears once');
+        assert.doesNotMatch(conf, /^listening-ip=/m, 'a public address alone: every address of the host');
+    });
+
+    it('behind NAT (--external-ip PUBLIC/PRIVATE): listens on the private address, denies the public one as a peer', { timeout: 60000 }, async () => {
+        const r = await render(['--secret-file', secretFile, '--realm', 'call.example.org', '--no-tls',
+            '--external-ip', '203.0.113.7/198.18.0.5']);
+        assert.equal(r.code, 0, r.stderr);
+        const lines = new Set(r.stdout.split('\n'));
+        for (const l of ['listening-ip=198.18.0.5', 'external-ip=203.0.113.7/198.18.0.5', 'denied-peer-ip=203.0.113.7', 'no-tls']) {
+            assert.ok(lines.has(l), `missing line: ${l}`);
+        }
+        assert.doesNotMatch(r.stdout, /^(tls-listening-port|cert|pkey)=/m);
+        const both = await render(['--secret-file', secretFile, '--realm', 'call.example.org', '--no-tls',
+            '--external-ip', '203.0.113.7/198.18.0.5', '--listen-ip', '198.18.0.9']);
+        assert.match(both.stdout, /^listening-ip=198\.18\.0\.9$/m, 'an explicit --listen-ip wins');
     });
 
     it('the dev config is marked unsafe and keeps everything in its run folder', { timeout: 60000 }, async () => {

@@ -125,11 +125,12 @@ async function render(dir, opts) {
     };
     await execFileP('bash', [RENDER, dir], { env });
     if (opts.rateLimit === false) {
-        // The tests that need many rooms drop the shipped per-address limit.
+        // The tests that need many rooms or connections drop the shipped
+        // per-client limits (limit_req on creation, limit_conn on /ws/).
         const file = path.join(dir, 'webcall-server.conf');
         const text = await fsp.readFile(file, 'utf8');
         const kept = text.split('\n').filter(
-            (l) => !/^\s*(limit_req\s|limit_req_status\s|error_page\s+429\s)/.test(l));
+            (l) => !/^\s*(limit_req\s|limit_req_status\s|error_page\s+429\s|limit_conn(_status|_log_level)?\s)/.test(l));
         await fsp.writeFile(file, kept.join('\n'));
     }
     if (opts.wsLocation) {

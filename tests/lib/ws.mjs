@@ -57,9 +57,10 @@ function withTimeout(promise, ms, what) {
 // JSON, the raw text in .raw). Pings are answered by `ws` itself (counted
 // in .pings).
 export class Peer {
-    static open(port, token, { headers = {}, path, timeout = 3000, host = '127.0.0.1' } = {}) {
+    // localAddress: the client's own address (127.0.0.2: another caller).
+    static open(port, token, { headers = {}, path, timeout = 3000, host = '127.0.0.1', localAddress } = {}) {
         const url = `ws://${host}:${port}${path ?? `/ws/${token}`}`;
-        const peer = new Peer(new WebSocket(url, { headers, handshakeTimeout: timeout }));
+        const peer = new Peer(new WebSocket(url, { headers, handshakeTimeout: timeout, localAddress }));
         return withTimeout(new Promise((resolve, reject) => {
             peer.ws.once('open', () => resolve(peer));
             peer.ws.once('unexpected-response', (req, res) => {
@@ -264,9 +265,9 @@ export class RawWs {
     // and reads the response head. Resolves with the RawWs whatever the
     // status (check .status).
     static open(port, path, { host = `127.0.0.1:${port}`, key = newKey(), headers = {}, omit = [], method, version,
-        extra, request: req, timeout = 3000 } = {}) {
+        extra, request: req, timeout = 3000, localAddress, connectTo = '127.0.0.1' } = {}) {
         const text = req ?? handshakeRequest(path, { host, key, headers, omit, method, version });
-        const raw = new RawWs(net.connect({ port, host: '127.0.0.1' }));
+        const raw = new RawWs(net.connect({ port, host: connectTo, localAddress }));
         raw.key = key;
         raw.sock.write(extra ? Buffer.concat([Buffer.from(text, 'latin1'), extra]) : Buffer.from(text, 'latin1'));
         return withTimeout(raw.head, timeout, `the handshake response to ${text.split('\r\n')[0]}`)

@@ -267,6 +267,39 @@ static void empty_non_final_fragments_are_skipped(void **)
     expect_log(run(in), "binary:x|");
 }
 
+static void a_message_in_max_fragments_frames_is_accepted(void **)
+{
+    bytes in = frame(opcode::text, false, "a");
+    for (uint32_t i = 2; i < ws::max_fragments; i++)
+        add_frame(in, opcode::continuation, false, "a");
+    add_frame(in, opcode::continuation, true, "a");
+    expect_log(run(in), "text:" + std::string(ws::max_fragments, 'a') + "|");
+}
+
+static void one_fragment_more_is_refused_with_1008(void **)
+{
+    bytes in = frame(opcode::text, false, "a");
+    for (uint32_t i = 1; i < ws::max_fragments; i++)
+        add_frame(in, opcode::continuation, false, "a");
+    add_frame(in, opcode::continuation, true, "a");
+    std::string log = run(in);
+    assert_true(log.size() >= 25);
+    assert_string_equal(log.substr(log.size() - 25).c_str(), "error:too_many_fragments|");
+    assert_int_equal(ws::close_code_for(error::too_many_fragments), 1008);
+}
+
+static void the_fragment_count_starts_again_with_each_message(void **)
+{
+    bytes in;
+    for (int m = 0; m < 3; m++) {
+        add_frame(in, opcode::text, false, "b");
+        for (uint32_t i = 2; i < ws::max_fragments; i++)
+            add_frame(in, opcode::continuation, false, "");
+        add_frame(in, opcode::continuation, true, "c");
+    }
+    expect_log(run(in), "text:bc|text:bc|text:bc|");
+}
+
 static void ping_between_fragments_is_delivered(void **)
 {
     bytes in = frame(opcode::text, false, "Hel");
@@ -742,6 +775,9 @@ int main()
         cmocka_unit_test(error_state_is_sticky),
         cmocka_unit_test(close_code_for_maps_errors),
         cmocka_unit_test(close_codes_valid_on_wire_follow_rfc_6455),
+        cmocka_unit_test(a_message_in_max_fragments_frames_is_accepted),
+        cmocka_unit_test(one_fragment_more_is_refused_with_1008),
+        cmocka_unit_test(the_fragment_count_starts_again_with_each_message),
         cmocka_unit_test(encode_header_uses_minimal_lengths),
         cmocka_unit_test(encode_close_writes_code_and_reason),
         cmocka_unit_test(encode_close_1005_sends_no_code),

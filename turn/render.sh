@@ -8,7 +8,8 @@
 #       (--cert /etc/coturn/cert.pem --key /etc/coturn/key.pem | --no-tls) \
 #       [--external-ip PUBLIC[/PRIVATE]] [--listen-ip IP] \
 #       [--port 3478] [--tls-port 5349] [--relay-min 49152 --relay-max 65535] \
-#       [--user-quota 12] [--total-quota 1200]  > /etc/turnserver.conf
+#       [--user-quota 12] [--total-quota 1200] \
+#       [--max-bps 375000] [--bps-capacity 12500000]  > /etc/turnserver.conf
 #
 # Development, UNSAFE FOR PRODUCTION (turn/turnserver-dev.conf.template):
 #   turn/render.sh --dev --secret-file run/secret --realm localhost \
@@ -34,6 +35,9 @@ die() {
 secret_file="" realm="" cert="" key="" external_ip="" listen_ip="" public_ip=""
 dev=0 no_tls=0 run_dir="" port=3478 tls_port="" relay_min="" relay_max=""
 user_quota=12 total_quota=1200
+# Bytes per second: one relayed stream (3 Mbit/s each way carries a good
+# video call), and the whole relay (100 Mbit/s, about 30 relayed calls).
+max_bps=375000 bps_capacity=12500000
 
 need() {    # option value
     [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value."
@@ -55,6 +59,8 @@ while [ $# -gt 0 ]; do
         --relay-max)   need "$@"; relay_max=$2; shift 2 ;;
         --user-quota)  need "$@"; user_quota=$2; shift 2 ;;
         --total-quota) need "$@"; total_quota=$2; shift 2 ;;
+        --max-bps)     need "$@"; max_bps=$2; shift 2 ;;
+        --bps-capacity) need "$@"; bps_capacity=$2; shift 2 ;;
         -h|--help)     sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         *)             die "unknown option \"$1\" (see --help)." ;;
     esac
@@ -140,6 +146,8 @@ done
 [ -z "$tls_port" ] || [ "$tls_port" != "$port" ] || die "--tls-port must differ from --port."
 is_num "$user_quota" || die "--user-quota must be a number."
 is_num "$total_quota" || die "--total-quota must be a number."
+is_num "$max_bps" || die "--max-bps must be a number of bytes per second (0: no limit)."
+is_num "$bps_capacity" || die "--bps-capacity must be a number of bytes per second (0: no limit)."
 
 # --- render --------------------------------------------------------------------
 
@@ -156,6 +164,7 @@ declare -A val=(
     [EXTERNAL_IP]=$external_ip [PUBLIC_IP]=$public_ip [LISTEN_IP]=$listen_ip [RUN_DIR]=$run_dir
     [PORT]=$port [TLS_PORT]=$tls_port [RELAY_MIN]=$relay_min
     [RELAY_MAX]=$relay_max [USER_QUOTA]=$user_quota [TOTAL_QUOTA]=$total_quota
+    [MAX_BPS]=$max_bps [BPS_CAPACITY]=$bps_capacity
 )
 
 out=""

@@ -498,3 +498,28 @@ describe('relaying towards a stuck worker', () => {
         assert.doesNotMatch(ngx.errorLog(), /\[alert\]|\[crit\]|ngx_slab_alloc\(\) failed/);
     });
 });
+
+describe('one client minting seats (and TURN credentials) over and over', () => {
+    let ngx;
+    before(async () => { ngx = await startNginx({ workers: 2 }); });
+    after(() => ngx?.stop());
+
+    it('about 120 handshakes pass at once, then 429; another address is not affected', { timeout: 60000 }, async () => {
+        const { token } = await createRoom(ngx.base);
+        let ok = 0;
+        let refused = 0;
+        for (let i = 0; i < 200; i++) {
+            const raw = await RawWs.open(ngx.port, `/ws/${token}`);
+            if (raw.status === 101) ok++;
+            else if (raw.status === 429) refused++;
+            raw.sock.destroy();
+        }
+        console.log(`# 200 handshakes from one address at once: ${ok} let in, ${refused} refused`);
+        assert.ok(ok >= 120 && ok <= 125, `${ok} let in`);
+        assert.equal(ok + refused, 200);
+        const other = await Peer.open(ngx.port, token, { localAddress: '127.0.0.2' });
+        const w = await other.join();
+        assert.ok(w.iceServers);
+        other.drop();
+    });
+});

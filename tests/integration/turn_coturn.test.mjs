@@ -442,7 +442,7 @@ describe('TURN: turn/render.sh and the production template', () => {
             'realm=call.example.org', 'listening-port=3478', 'tls-listening-port=5349',
             `cert=${cert.cert}`, `pkey=${cert.key}`, 'external-ip=203.0.113.7',
             'min-port=49152', 'max-port=65535', 'fingerprint', 'no-cli', 'no-multicast-peers',
-            'no-tcp-relay', 'user-quota=12', 'total-quota=1200',
+            'no-tcp-relay', 'user-quota=12', 'total-quota=1200', 'max-bps=375000', 'bps-capacity=12500000',
             'denied-peer-ip=10.0.0.0-10.255.255.255', 'denied-peer-ip=172.16.0.0-172.31.255.255',
             'denied-peer-ip=192.168.0.0-192.168.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255',
             'denied-peer-ip=169.254.0.0-169.254.255.255', 'denied-peer-ip=100.64.0.0-100.127.255.255',

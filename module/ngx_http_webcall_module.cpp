@@ -386,7 +386,9 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
         }
     }
 
-    ngx_conf_init_value(wmcf->turn_ttl, 24 * 60 * 60);
+    /* short: a leaked or hoarded credential is worth an hour of relay;
+     * pages renew theirs before they expire (web/src/credentials.ts) */
+    ngx_conf_init_value(wmcf->turn_ttl, 60 * 60);
 
     if (wmcf->turn_ttl < 60) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,

@@ -73,8 +73,8 @@ describe('TURN: coturn and the credentials the module mints', () => {
                 `turn:127.0.0.1:${p}?transport=tcp`, `turns:127.0.0.1:${turn.tlsPort}?transport=tcp`]);
             const [expiry, who] = e.username.split(':');
             assert.equal(who, welcome.id);
-            // default webcall_turn_ttl: 24 h
-            assert.ok(Math.abs(Number(expiry) - (now() + 86400)) <= 60, `expiry ${expiry}`);
+            // default webcall_turn_ttl: 1 h
+            assert.ok(Math.abs(Number(expiry) - (now() + 3600)) <= 60, `expiry ${expiry}`);
             assert.equal(e.credential, mint(secret, e.username));
         } finally {
             peer.close();

@@ -8,6 +8,7 @@
 // our old connection to it is replaced; a stale candidate is dropped.
 import { initialBitrate, nextBitrate, classify, type BitrateState, type Quality } from './bitrate.js';
 import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, type LinkView } from './recovery.js';
+import { renewAt, turnExpiry } from './credentials.js';
 
 export type PeerLink = LinkView;
 
@@ -304,6 +305,18 @@ export class Peer {
         }
     }
 
+    // New TURN credentials before the old ones expire, for what this
+    // connection gathers next (an ICE restart). What it has keeps working:
+    // the relay keeps the allocations it granted.
+    renewCredentials(ice: RTCIceServer[]): void {
+        if (this.closed) return;
+        try {
+            this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice });
+        } catch (e) {
+            console.warn('webcall: setConfiguration', e);
+        }
+    }
+
     private async restartIce(): Promise<void> {
         this.restarting = true;
         try {
@@ -536,6 +549,7 @@ export class PeerManager {
     private readonly onGone: (id: string) => void;
     private readonly freshIce: () => Promise<RTCIceServer[] | null>;
     policy: RTCIceTransportPolicy = 'all';
+    private renewTimer = 0;
 
     constructor(send: Send, ev: PeerEvents, onGone: (id: string) => void,
                 freshIce: () => Promise<RTCIceServer[] | null> = async () => null) {
@@ -552,7 +566,7 @@ export class PeerManager {
     welcome(self: string, ice: RTCIceServer[], peers: string[], sameSeat = true): void {
         const lostSeat = !sameSeat && this.self !== '' && this.self !== self;
         this.self = self;
-        this.ice = ice;
+        this.setIce(ice);
         if (lostSeat && this.peers.size > 0) {
             this.orphan(peers);
             return;
@@ -663,7 +677,32 @@ export class PeerManager {
         for (const p of this.peers.values()) p.sendService(m);
     }
 
+    // The ICE servers for new connections, and a timer to renew their TURN
+    // credentials before they expire (credentials.ts), for every
+    // connection at once: someone who waits alone for longer than their
+    // lifetime still offers the first caller valid ones.
+    private setIce(ice: RTCIceServer[]): void {
+        this.ice = ice;
+        window.clearTimeout(this.renewTimer);
+        const expiry = turnExpiry(ice);
+        if (expiry === null) return;
+        const now = Date.now();
+        this.renewTimer = window.setTimeout(() => void this.renew(), Math.max(0, renewAt(now, expiry) - now));
+    }
+
+    private async renew(): Promise<void> {
+        const ice = await this.freshIce();
+        if (!ice) {
+            // signaling is down: a new welcome brings new credentials anyway
+            this.renewTimer = window.setTimeout(() => void this.renew(), 30000);
+            return;
+        }
+        this.setIce(ice);
+        for (const p of this.peers.values()) p.renewCredentials(ice);
+    }
+
     closeAll(): void {
+        window.clearTimeout(this.renewTimer);
         window.clearTimeout(this.orphanTimer);
         this.dropOrphans();
         for (const id of [...this.peers.keys()]) this.remove(id);
@@ -673,7 +712,7 @@ export class PeerManager {
         const hooks: PeerHooks = {
             freshIce: async () => {
                 const ice = await this.freshIce();
-                if (ice) this.ice = ice;
+                if (ice) this.setIce(ice);
                 return ice;
             },
             replace: (old) => this.replace(old),

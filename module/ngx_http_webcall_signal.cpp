@@ -1009,8 +1009,9 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
     urls = s->ice_urls;
     n = s->nice_urls;
 
-    ulen = webcall::turn::username(ngx_time() + wmcf->turn_ttl, peer, user,
-                                   sizeof(user));
+    ulen = webcall::turn::username(
+               webcall::turn::expiry(ngx_time(), wmcf->turn_ttl), peer, user,
+               sizeof(user));
     if (ulen == 0
         || (wmcf->turn_secret.len > 0
             && !webcall::turn::credential(

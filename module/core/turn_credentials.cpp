@@ -118,6 +118,14 @@ append(char *out, size_t cap, size_t at, std::string_view s) noexcept
 
 }  // namespace
 
+int64_t
+expiry(int64_t now, int64_t ttl) noexcept
+{
+    int64_t step = ttl / 4 < 60 ? 60 : ttl / 4;
+    int64_t at = now + ttl;
+    return (at + step - 1) / step * step;
+}
+
 size_t
 username(int64_t expiry, std::string_view user, char *out, size_t cap)
     noexcept

@@ -13,6 +13,14 @@ namespace webcall::turn {
 constexpr size_t credential_len = 28;   /* base64 of a SHA-1 digest */
 constexpr size_t secret_min = 16;
 
+// The expiry of a credential minted at now for ttl seconds, rounded up to
+// a step of ttl/4 (at least a minute): all the credentials one peer asks
+// for within a step are the same username and password, so one seat holds
+// at most 5 usernames that are valid at once, and coturn's user-quota
+// (allocations per username) bounds what a seat can take. A credential
+// lives between ttl and ttl + ttl/4.
+int64_t expiry(int64_t now, int64_t ttl) noexcept;
+
 // Writes "<expiry>:<user>"; returns its length or 0 when cap is too small.
 size_t username(int64_t expiry, std::string_view user, char *out,
                 size_t cap) noexcept;

@@ -495,14 +495,17 @@ describe('signaling ice-servers (fresh TURN credentials)', () => {
         await fsp.rm(dir, { recursive: true, force: true });
     });
 
-    // Every TURN entry carries a credential for this id, valid for about ttl.
+    // Every TURN entry carries a credential for this id, valid for ttl to
+    // ttl + ttl/4 (the expiry is rounded up to a quarter of the ttl).
     function checkCredentials(iceServers, id, what) {
         const turn = iceServers.filter((e) => [e.urls].flat().some((u) => /^turns?:/.test(u)));
         assert.ok(turn.length > 0, `${what}: no TURN entry in ${JSON.stringify(iceServers)}`);
         for (const e of turn) {
             const [expiry, who] = e.username.split(':');
             assert.equal(who, id, `${what}: ${e.username}`);
-            assert.ok(Math.abs(Number(expiry) - (Date.now() / 1000 + 3600)) < 120, `${what}: expiry ${expiry}`);
+            const left = Number(expiry) - Date.now() / 1000;
+            assert.ok(left > 3600 - 5 && left <= 4500 + 5, `${what}: expiry ${expiry}, ${left} s from now`);
+            assert.equal(Number(expiry) % 900, 0, `${what}: expiry ${expiry}`);
             assert.equal(e.credential, crypto.createHmac('sha1', secret).update(e.username).digest('base64'), what);
         }
     }

@@ -19,6 +19,34 @@ cred(std::string_view secret, std::string_view user)
 }
 
 static void
+expiry_rounds_up_to_a_quarter_of_the_ttl(void **)
+{
+    /* ttl 1 h: steps of 15 min; between ttl and ttl + ttl/4 from now */
+    assert_int_equal(expiry(1800000000, 3600), 1800003600);
+    assert_int_equal(expiry(1800000001, 3600), 1800004500);
+    assert_int_equal(expiry(1800000899, 3600), 1800004500);
+    for (int64_t now = 1800000000; now < 1800010000; now += 37) {
+        int64_t e = expiry(now, 3600);
+        assert_true(e >= now + 3600 && e <= now + 3600 + 900);
+        assert_int_equal(e % 900, 0);
+    }
+    /* short ttls still step by a minute */
+    assert_int_equal(expiry(1800000001, 60), 1800000120);
+}
+
+static void
+one_step_gives_one_username_and_credential(void **)
+{
+    char u1[64], u2[64];
+    size_t n1 = username(expiry(1800000100, 3600), "Ab3dEf7h", u1, sizeof(u1));
+    size_t n2 = username(expiry(1800000800, 3600), "Ab3dEf7h", u2, sizeof(u2));
+    assert_int_equal(n1, n2);
+    assert_memory_equal(u1, u2, n1);
+    assert_string_equal(cred("s3cret-s3cret-16", {u1, n1}).c_str(),
+                        cred("s3cret-s3cret-16", {u2, n2}).c_str());
+}
+
+static void
 credential_is_base64_hmac_sha1_known_vector(void **)
 {
     /* HMAC-SHA1 test vector de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9 */
@@ -173,6 +201,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(expiry_rounds_up_to_a_quarter_of_the_ttl),
+        cmocka_unit_test(one_step_gives_one_username_and_credential),
         cmocka_unit_test(credential_is_base64_hmac_sha1_known_vector),
         cmocka_unit_test(credential_matches_what_openssl_computes_for_a_turn_username),
         cmocka_unit_test(username_is_expiry_colon_peer),

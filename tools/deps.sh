@@ -14,6 +14,7 @@ apt_packages=(
     iproute2 nftables          # network namespaces in the browser tests
     debhelper dpkg-dev fakeroot lintian      # make deb
     curl openssl ca-certificates
+    python3                    # the hardening test's local attacker (abstract sockets)
 )
 # Node.js (tests, web build): Debian's, unless one is already installed.
 command -v npm >/dev/null || apt_packages+=(nodejs npm)

@@ -12,7 +12,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TOP, startNginx, freePort, tempDir, workerPids } from '../lib/nginx.mjs';
-import { Peer, createRoom, ownerPid, sleep } from '../lib/ws.mjs';
+import { createRoom, peerOnWorker, sleep } from '../lib/ws.mjs';
 
 const execFileP = promisify(execFile);
 const offer = (to) => ({ type: 'offer', to, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' });
@@ -38,16 +38,6 @@ async function faultyNginx(faults, opts) {
             if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
         }
     }
-}
-
-async function peerOnWorker(port, token, want) {
-    for (let i = 0; i < 40; i++) {
-        const p = await Peer.open(port, token);
-        const pid = await ownerPid(port, p.localPort);
-        if (pid && want(pid)) { p.pid = pid; return p; }
-        p.drop();
-    }
-    throw new Error('no connection landed on the wanted worker in 40 tries');
 }
 
 describe('no worker can open its doorbell', () => {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import fsp from 'node:fs/promises';
 import { startNginx, freePort, request, tempDir, workerPids, writeSecret } from '../lib/nginx.mjs';
-import { OP, Peer, RawWs, createRoom, frame, ownerPid, waitFor, sleep } from '../lib/ws.mjs';
+import { OP, Peer, RawWs, createRoom, frame, ownerPid, peerOnWorker, waitFor, sleep } from '../lib/ws.mjs';
 
 const offer = (to) => ({ type: 'offer', to, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' });
 
@@ -53,16 +53,6 @@ describe('a local user squats the doorbell names of the next workers', () => {
         await ngx?.stop();
     });
 
-    async function peerOnWorker(token, want) {
-        for (let i = 0; i < 40; i++) {
-            const p = await Peer.open(spreadPort, token);
-            const pid = await ownerPid(spreadPort, p.localPort);
-            if (pid && want(pid)) { conns.push(p); p.pid = pid; return p; }
-            p.drop();
-        }
-        throw new Error('no connection landed on the wanted worker in 40 tries');
-    }
-
     it('a reload still brings up every worker, and workers still wake each other at once', { timeout: 60000 }, async () => {
         // Every name the old scheme would use for the next 3000 pids, and
         // the plain "webcall" prefix space around them.
@@ -87,9 +77,11 @@ describe('a local user squats the doorbell names of the next workers', () => {
         // A call across the two new workers; each delivery between them is
         // rung at once, not found on the 500 ms tick.
         const { token } = await createRoom(ngx.base);
-        const a = await peerOnWorker(token, () => true);
+        const a = await peerOnWorker(spreadPort, token);
+        conns.push(a);
         await a.join();
-        const b = await peerOnWorker(token, (pid) => pid !== a.pid);
+        const b = await peerOnWorker(spreadPort, token, (pid) => pid !== a.pid);
+        conns.push(b);
         await b.join();
         await a.next('peer-joined');
         const times = [];
@@ -440,21 +432,11 @@ describe('relaying towards a stuck worker', () => {
     });
     after(() => ngx?.stop());
 
-    async function peerOn(token, want) {
-        for (let i = 0; i < 40; i++) {
-            const p = await Peer.open(spreadPort, token);
-            const pid = await ownerPid(spreadPort, p.localPort);
-            if (pid && want(pid)) { p.pid = pid; return p; }
-            p.drop();
-        }
-        throw new Error('no connection landed on the wanted worker');
-    }
-
     it('fills the inbox memory, never the rooms: creation keeps answering 201', { timeout: 90000 }, async () => {
         const { token } = await createRoom(ngx.base);
-        const a = await peerOn(token, () => true);
+        const a = await peerOnWorker(spreadPort, token);
         await a.join();
-        const b = await peerOn(token, (pid) => pid !== a.pid);
+        const b = await peerOnWorker(spreadPort, token, (pid) => pid !== a.pid);
         const wb = await b.join();
         await a.next('peer-joined');
         // b's worker stops reading its inbox; a relays 2 MiB towards it.

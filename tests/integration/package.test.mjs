@@ -27,6 +27,7 @@ import { freeRelayRange, freeUdpTcpPort, mint, uclient } from '../e2e/turn_lib.m
 const execFileP = promisify(execFile);
 const PKG = 'libnginx-mod-http-webcall';
 const ROOT = process.getuid?.() === 0;
+const NEEDED = ['dpkg-buildpackage', 'lintian', 'apt-get', 'turnutils_uclient', 'turnserver'];
 const SAVED = ['/etc/nginx', '/etc/webcall', '/etc/turnserver.conf', '/etc/turnserver.conf.before-webcall',
     '/etc/default/coturn', '/etc/coturn'];
 const POLICY = '/usr/sbin/policy-rc.d';
@@ -54,12 +55,19 @@ function connectable(port) {
     });
 }
 
-describe('the Debian package in the machine\'s own nginx', { skip: ROOT ? false : 'needs root (installs packages)' }, () => {
+// Never skipped: without root, or without a tool `make deps` installs, it
+// fails and says which.
+describe('the Debian package in the machine\'s own nginx', () => {
     let dir, backup, deb, policyMade = false;
     const saved = new Map();       // path -> 'copied' | 'absent'
     const procs = new Set();
 
     before(async () => {
+        assert.ok(ROOT, 'the package test installs packages: run make test as root (CI does)');
+        for (const tool of NEEDED) {
+            const r = await sh('sh', ['-c', `command -v ${tool}`], { ok: false });
+            assert.equal(r.code, 0, `${tool} is missing: run make deps`);
+        }
         assert.ok(!(await installed()), `${PKG} is already installed on this machine; this test installs and purges it: remove it first`);
         dir = await tempDir('webcall-pkg-');
         backup = path.join(dir, 'backup');

@@ -6,7 +6,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNginx, request, freePort, workerPids } from '../lib/nginx.mjs';
-import { Peer, RawWs, OP, frame, createRoom, ownerPid, waitFor, sleep } from '../lib/ws.mjs';
+import { Peer, RawWs, OP, frame, createRoom, ownerPid, peerOnWorker as sharedPeerOnWorker, waitFor, sleep } from '../lib/ws.mjs';
 
 const PING = 1000;
 const GRACE = 2000;
@@ -41,22 +41,10 @@ describe('signaling across workers and their lifecycle', () => {
         return p;
     }
 
-    // A connection (not joined yet) through the reuseport listener held by
-    // a worker that satisfies want(pid).
     async function peerOnWorker(token, want, what) {
-        const seen = [];
-        for (let i = 0; i < 40; i++) {
-            const p = await Peer.open(spreadPort, token);
-            const pid = await ownerPid(spreadPort, p.localPort);
-            seen.push(pid);
-            if (pid && want(pid)) {
-                conns.push(p);
-                p.pid = pid;
-                return p;
-            }
-            p.drop();
-        }
-        throw new Error(`no connection landed on ${what} in 40 tries (owners: ${seen})`);
+        const p = await sharedPeerOnWorker(spreadPort, token, want, what);
+        conns.push(p);
+        return p;
     }
 
     // Two joined participants held by different workers.

@@ -490,3 +490,18 @@ export async function waitFor(cond, timeout, what, step = 50) {
         await sleep(step);
     }
 }
+
+// A Peer (not joined yet) through a reuseport listener on port, held by a
+// worker that satisfies want(pid); p.pid is that worker. Tries 40
+// connections (the kernel spreads them by source port).
+export async function peerOnWorker(port, token, want = () => true, what = 'the wanted worker') {
+    const seen = [];
+    for (let i = 0; i < 40; i++) {
+        const p = await Peer.open(port, token);
+        const pid = await ownerPid(port, p.localPort);
+        seen.push(pid);
+        if (pid && want(pid)) { p.pid = pid; return p; }
+        p.drop();
+    }
+    throw new Error(`no connection landed on ${what} in 40 tries (owners: ${seen})`);
+}

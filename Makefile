@@ -9,6 +9,10 @@
 #   make bench      signaling latency, throughput and memory per connection
 #   make bench-recovery  recovery times after reloads, drops and restarts
 #                   (needs root for network namespaces; docs/benchmarks.md)
+#   make bench-setup  call setup time, the product against a bare WebRTC
+#                   page (docs/benchmarks.md)
+#   make test-networks  calls across the simulated internet, 5 per pair of
+#                   networks: first-try count and setup p80 (root)
 #   make deb        build/deb/libnginx-mod-http-webcall_<version>_<arch>.deb
 #   make install    without dpkg: module, client, snippets, TURN setup
 #                   (DESTDIR, PREFIX=/usr, SYSCONFDIR=/etc, NGX_MODULES)
@@ -44,7 +48,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        test-web bench bench-recovery clean deb install
+        test-web test-networks bench bench-recovery bench-setup clean deb install
 
 all: module web
 
@@ -150,9 +154,19 @@ integration: all
 test-web:
 	npm run test:web
 
+# The simulated internet's slow line (tests/lib/internet.mjs): this
+# kernel has no netem, so delay and loss are an NFQUEUE program.
+$(BUILD)/delayline: tests/lib/delayline.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnetfilter_queue -lnfnetlink
+
 # real Chromium (and Firefox) against nginx, coturn and the built client
-e2e: all
+e2e: all $(BUILD)/delayline
 	node --test --test-concurrency=1 tests/e2e/*.test.mjs
+
+# every pair of simulated networks, 5 calls each (one each in make test)
+test-networks: all $(BUILD)/delayline
+	NETWORK_RUNS=5 node --test tests/e2e/networks.test.mjs
 
 # not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
 bench: all
@@ -161,6 +175,10 @@ bench: all
 # not part of `make test`: times, not pass/fail (docs/benchmarks.md)
 bench-recovery: all
 	node tests/bench/recovery.bench.mjs
+
+# not part of `make test`: times, not pass/fail (docs/benchmarks.md)
+bench-setup: all
+	node tests/bench/setup.bench.mjs
 
 clean:
 	rm -rf $(BUILD) web/dist

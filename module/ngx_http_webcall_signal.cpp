@@ -973,6 +973,57 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
 }
 
 
+/* A welcome with no ICE server means that no call between two networks
+ * that block direct connections can work, and the callers only see a call
+ * that never connects: say so to the sysadmin, once per worker (each
+ * worker is a process of its own) so that a busy site's log is not
+ * flooded. */
+static void
+ngx_http_webcall_no_turn(ngx_http_webcall_session_t *s,
+    const char *why) noexcept
+{
+    static ngx_flag_t  logged;
+
+    if (logged) {
+        return;
+    }
+
+    logged = 1;
+
+    ngx_log_error(NGX_LOG_WARN, s->request->connection->log, 0,
+                  "webcall: a caller was offered no TURN server (%s); calls "
+                  "from offices, mobile carriers and other networks that "
+                  "block direct connections will not connect: run "
+                  "webcall-turn-setup, or set webcall_turn_urls "
+                  "(logged once per worker)", why);
+}
+
+
+/* Whether the ICE servers about to be offered include a relay. */
+static void
+ngx_http_webcall_check_turn(ngx_http_webcall_session_t *s,
+    ngx_http_webcall_main_conf_t *wmcf, std::string_view *urls,
+    size_t n) noexcept
+{
+    size_t  i;
+
+    if (wmcf->turn_secret.len == 0) {
+        ngx_http_webcall_no_turn(s, wmcf->turn_off ? wmcf->turn_off
+                                                   : "no TURN secret");
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (webcall::turn::check_url(urls[i]) == webcall::turn::url_kind::turn) {
+            return;
+        }
+    }
+
+    ngx_http_webcall_no_turn(s, "no turn: URL in webcall_turn_urls is valid "
+                                "for this request");
+}
+
+
 /* The ICE servers for one participant, with TURN credentials minted for
  * it alone: only somebody who holds a seat ever gets them. */
 static std::string_view
@@ -990,6 +1041,7 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
                                              ngx_http_webcall_module);
 
     if (wmcf->turn_urls == NULL) {
+        ngx_http_webcall_no_turn(s, "no webcall_turn_urls");
         return "[]";
     }
 
@@ -999,6 +1051,7 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
             ngx_palloc(s->request->pool,
                        NGX_HTTP_WEBCALL_TURN_URLS * sizeof(std::string_view));
         if (s->ice_urls == NULL) {
+            ngx_http_webcall_no_turn(s, "out of memory");
             return "[]";
         }
 
@@ -1008,6 +1061,8 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
 
     urls = s->ice_urls;
     n = s->nice_urls;
+
+    ngx_http_webcall_check_turn(s, wmcf, urls, n);
 
     ulen = webcall::turn::username(
                webcall::turn::expiry(ngx_time(), wmcf->turn_ttl), peer, user,
@@ -1019,6 +1074,7 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
                     wmcf->turn_secret.len},
                    {user, ulen}, cred)))
     {
+        ngx_http_webcall_no_turn(s, "the TURN credential could not be made");
         return "[]";
     }
 

@@ -12,6 +12,8 @@ apt_packages=(
     coturn                     # the TURN relay (and turnutils_uclient)
     chromium firefox-esr libnss3-tools       # end-to-end tests
     iproute2 nftables          # network namespaces in the browser tests
+    iptables libnetfilter-queue-dev  # the simulated internet's delay line
+                               # (this kernel has no netem: tests/lib/delayline.c)
     debhelper dpkg-dev fakeroot lintian      # make deb
     curl openssl ca-certificates
     python3                    # the hardening test's local attacker (abstract sockets)

@@ -12,7 +12,9 @@
 #        EXTRA_MAIN (lines at the top level, e.g. a stream {} block),
 #        EXTRA_HTTP, EXTRA_SERVER (lines appended to http {} / server {};
 #        webcall_turn_* lines in EXTRA_HTTP replace the shipped ones),
-#        ERROR_LOG_LEVEL (notice), LOG_TO_STDERR (0)
+#        ERROR_LOG_LEVEL (notice), LOG_TO_STDERR (0),
+#        LISTEN (the server's listen parameters: 127.0.0.1:PORT),
+#        SERVER_NAME (localhost)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,8 +89,8 @@ http {
     include $run_dir/webcall-http.conf;
 
     server {
-        listen 127.0.0.1:$port;
-        server_name localhost;
+        listen ${LISTEN:-127.0.0.1:$port};
+        server_name ${SERVER_NAME:-localhost};
         include $run_dir/webcall-server.conf;
     }
 }

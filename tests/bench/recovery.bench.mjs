@@ -62,6 +62,7 @@ async function runFault(key, env) {
                     if (key === 'nginx-reload') { await ngx.reload(); return undefined; }
                     if (key === 'nginx-restart') { await ngx.restart(); return undefined; }
                     const socks = (await nginxSockets(ngx.port)).filter((s) => s.pid);
+                    if (socks.length !== 2) throw new Error(`expected the two WebSockets only: ${JSON.stringify(socks)}`);
                     process.kill(socks[0].pid, 'SIGKILL');
                     return 'any';
                 });
@@ -137,6 +138,8 @@ async function main() {
     const ngx = await startNginx({
         workers: 2, rateLimit: false,
         allowAlerts: [/exited on signal 9/, /recv\(\) failed \(103: Software caused connection abort\)/],
+        // every established connection a WebSocket (recovery_server.test.mjs)
+        extraServer: 'keepalive_timeout 0;',
     });
     const browser = await launch();
     const rows = [];

@@ -35,7 +35,8 @@ function streamConf(ports) {
         [/server 127\.0\.0\.1:8443;/, `server 127.0.0.1:${ports.https};`],
         [/server 127\.0\.0\.1:5350;/, `server 127.0.0.1:${ports.inner};`],
         [/listen 127\.0\.0\.1:5350 proxy_protocol;/, `listen 127.0.0.1:${ports.inner} proxy_protocol;`],
-        [/proxy_pass 127\.0\.0\.1:5349;/, `proxy_pass 127.0.0.1:${ports.turnTls};`],
+        [/\]:5349;/, `]:${ports.turnTls};`],
+        [/(default\s+\$proxy_protocol_server_addr):5349;/, `$1:${ports.turnTls};`],
     ];
     for (const [re, to] of edits) {
         assert.match(text, re, `deploy/nginx/webcall-stream.conf has no ${re}`);

@@ -95,6 +95,12 @@ function connectable(port) {
     });
 }
 
+// A TCP port listened on inside a network namespace.
+async function listeningIn(ns, port) {
+    const r = await run('ip', ['netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`]);
+    return r.code === 0 && r.stdout.trim() !== '';
+}
+
 // A folder that coturn and the nginx workers (user nobody when we are root)
 // can enter.
 export async function tempDir(prefix = 'webcall-turn-') {
@@ -103,16 +109,16 @@ export async function tempDir(prefix = 'webcall-turn-') {
     return dir;
 }
 
-// A self-signed certificate for 127.0.0.1 / localhost (ECDSA P-256) and the
-// base64 SHA-256 of its SubjectPublicKeyInfo, for Chromium's
-// --ignore-certificate-errors-spki-list.
-export async function testCertificate(dir) {
+// A self-signed certificate for 127.0.0.1 / localhost (ECDSA P-256), or for
+// the DNS names given, and the base64 SHA-256 of its SubjectPublicKeyInfo,
+// for Chromium's --ignore-certificate-errors-spki-list.
+export async function testCertificate(dir, names = null) {
     const cert = path.join(dir, 'turn-cert.pem');
     const key = path.join(dir, 'turn-key.pem');
     const r = await run('openssl', ['req', '-x509', '-newkey', 'ec',
         '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-        '-days', '2', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+        '-days', '2', '-subj', `/CN=${names ? names[0] : 'localhost'}`,
+        '-addext', `subjectAltName=${names ? names.map((n) => `DNS:${n}`).join(',') : 'DNS:localhost,IP:127.0.0.1'}`]);
     if (r.code !== 0) throw new Error(`openssl req failed: ${r.output}`);
     const pem = await fsp.readFile(cert, 'utf8');
     const spki = new crypto.X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
@@ -133,17 +139,19 @@ export function readSecret(file) {
 // opts: secretFile (required), realm ('localhost'), tls (false: a test
 // certificate is made in its folder), cert/key (use these instead),
 // conf (text => text: a last change to the rendered configuration, e.g. to
-// test the production template), renderArgs (instead of the --dev ones).
+// test the production template), renderArgs (instead of the --dev ones),
+// tlsPort (a fixed one), netns (run coturn inside this network namespace;
+// its ports are then checked there, with ss).
 export async function startCoturn(opts) {
     const dir = await tempDir();
     const port = opts.port ?? await freeUdpTcpPort();
     let tlsPort = null;
     let cert = null;
     if (opts.tls) {
-        tlsPort = await freeUdpTcpPort();
+        tlsPort = opts.tlsPort ?? await freeUdpTcpPort();
         cert = opts.cert ? { cert: opts.cert, key: opts.key, spki: opts.spki } : await testCertificate(dir);
     }
-    const relay = await freeRelayRange();
+    const relay = opts.relay ?? await freeRelayRange();
     const args = opts.renderArgs ?? ['--dev', '--run-dir', dir];
     args.push('--secret-file', opts.secretFile, '--realm', opts.realm ?? 'localhost',
         '--port', String(port), '--relay-min', String(relay[0]), '--relay-max', String(relay[1]));
@@ -156,7 +164,9 @@ export async function startCoturn(opts) {
     await fsp.writeFile(confFile, text, { mode: 0o600 });
     const logFile = path.join(dir, 'turnserver.log');
 
-    const child = spawn(TURNSERVER, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = opts.netns
+        ? spawn('ip', ['netns', 'exec', opts.netns, TURNSERVER, '-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(TURNSERVER, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
@@ -191,7 +201,10 @@ export async function startCoturn(opts) {
             await stop();
             throw new Error(`turnserver exited at start (${JSON.stringify(child.exitStatus)}):\n${output}\n--- log:\n${log}`);
         }
-        const up = await connectable(port) && (!tlsPort || await connectable(tlsPort)) &&
+        const listening = opts.netns
+            ? (p) => listeningIn(opts.netns, p)
+            : connectable;
+        const up = await listening(port) && (!tlsPort || await listening(tlsPort)) &&
             /Relay ports initialization done/.test(inst.log());
         if (up) break;
         if (Date.now() > deadline) {

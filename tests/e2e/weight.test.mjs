@@ -25,9 +25,13 @@ after(async () => {
 
 async function weigh(p, url, ready) {
     const bodies = new Map();
+    const encodings = new Map();
     p.page.on('response', async (res) => {
         if (!res.url().startsWith(ngx.base) || res.url().includes('/api/')) return;
-        try { bodies.set(res.url(), await res.body()); } catch { /* redirects have none */ }
+        try {
+            bodies.set(res.url(), await res.body());
+            encodings.set(res.url(), (await res.allHeaders())['content-encoding'] ?? null);
+        } catch { /* redirects have none */ }
     });
     await p.page.goto(url);
     await ready();
@@ -41,7 +45,11 @@ async function weigh(p, url, ready) {
         gz += z;
         files.push(`${new URL(u).pathname} ${b.length} B, ${z} B gzipped`);
     }
-    return { raw, gz, files };
+    // What goes on the wire is compressed: nginx's gzip_static sends the
+    // .gz files that tools/build-web.sh makes.
+    const plain = [...bodies.keys()].filter((u) => /\.(js|css|svg)$|\/$|\/r\//.test(new URL(u).pathname) &&
+        encodings.get(u) !== 'gzip');
+    return { raw, gz, files, plain };
 }
 
 describe('page weight', () => {
@@ -57,6 +65,7 @@ describe('page weight', () => {
         fs.mkdirSync(path.join(TOP, 'test-results'), { recursive: true });
         fs.writeFileSync(path.join(TOP, 'test-results/page-weight.txt'), report + '\n');
         assert.ok(w.files.some((f) => f.includes('room.js')));
+        assert.deepEqual(w.plain, [], 'sent without gzip');
         assert.ok(w.gz <= LIMIT, report);
         await p.context.close();
     });
@@ -70,6 +79,7 @@ describe('page weight', () => {
         const report = `home page: ${w.raw} B, ${w.gz} B gzipped\n  ${w.files.join('\n  ')}`;
         console.log(report);
         fs.appendFileSync(path.join(TOP, 'test-results/page-weight.txt'), report + '\n');
+        assert.deepEqual(w.plain, [], 'sent without gzip');
         assert.ok(w.gz <= LIMIT, report);
         await p.context.close();
     });

@@ -451,7 +451,7 @@ describe('TURN: turn/render.sh and the production template', () => {
             'denied-peer-ip=192.168.0.0-192.168.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255',
             'denied-peer-ip=169.254.0.0-169.254.255.255', 'denied-peer-ip=100.64.0.0-100.127.255.255',
             'denied-peer-ip=224.0.0.0-239.255.255.255', 'denied-peer-ip=0.0.0.0-0.255.255.255',
-            'denied-peer-ip=::-::ffff:ffff', 'denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+            'denied-peer-ip=::1-::ffff:ffff', 'denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
             'denied-peer-ip=fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'denied-peer-ip=203.0.113.7',
             'denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
             'denied-peer-ip=ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
@@ -459,6 +459,11 @@ describe('TURN: turn/render.sh and the production template', () => {
             assert.ok(lines.has(l), `missing line: ${l}`);
         }
         assert.doesNotMatch(conf, /^\s*allow-loopback-peers/m);
+        // coturn takes "::" or "0.0.0.0" as the lower bound of a range to
+        // mean none, and every IPv4 address as below every IPv6 one: such a
+        // range with an IPv6 upper bound denies every IPv4 peer.
+        assert.doesNotMatch(conf, /^denied-peer-ip=(::|0\.0\.0\.0)-[0-9a-f]*:/m,
+            'a denied range with no lower bound and an IPv6 upper bound denies all of IPv4');
         assert.doesNotMatch(conf, /^\s*(listening-ip|relay-ip)=127/m);
         assert.equal(conf.split(readSecret(secretFile)).length - 1, 1, 'the secret appears once');
         assert.doesNotMatch(conf, /^listening-ip=/m, 'a public address alone: every address of the host');

@@ -122,6 +122,8 @@ async function render(dir, opts) {
         EXTRA_SERVER: opts.extraServer ?? '',
         ERROR_LOG_LEVEL: opts.errorLogLevel ?? 'notice',
         LOG_TO_STDERR: '0',
+        LISTEN: opts.listen ?? '',
+        SERVER_NAME: opts.serverName ?? '',
     };
     await execFileP('bash', [RENDER, dir], { env });
     if (opts.rateLimit === false) {
@@ -206,7 +208,11 @@ export async function nginxTest(conf) {
 // wsLocation (lines added inside the shipped `location /ws/ {}`, e.g.
 // 'webcall_ws_ping_interval 1s;'), allowAlerts (regexes: error log lines
 // matching one of them do not fail stop(), e.g. an expected
-// /worker process \d+ exited on signal 9/; stop({ allowAlerts }) adds more).
+// /worker process \d+ exited on signal 9/; stop({ allowAlerts }) adds more),
+// netns (run nginx inside this network namespace: `ip netns exec`), with
+// listen and serverName (the server's listen parameters and name), base
+// (the address pages use) and ready (async () => true once it answers,
+// since 127.0.0.1:port of the namespace is not reachable from here).
 export async function startNginx(opts = {}) {
     requireModule();
     const port = opts.port ?? await freePort();
@@ -217,7 +223,7 @@ export async function startNginx(opts = {}) {
     const inst = {
         port,
         dir,
-        base: `http://127.0.0.1:${port}`,
+        base: opts.base ?? `http://127.0.0.1:${port}`,
         pid: 0,
         child: null,
         lastWorkers: [],
@@ -233,8 +239,11 @@ export async function startNginx(opts = {}) {
 
     async function launch() {
         try { fs.unlinkSync(path.join(dir, 'nginx.pid')); } catch { /* none */ }
-        const child = spawn(NGINX, ['-p', dir, '-e', errorLogFile, '-c', confFile,
-            '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const args = ['-p', dir, '-e', errorLogFile, '-c', confFile, '-g', 'daemon off;'];
+        // ip netns exec execs nginx in place: the pid is the master's.
+        const child = opts.netns
+            ? spawn('ip', ['netns', 'exec', opts.netns, NGINX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+            : spawn(NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         inst.child = child;
         inst.pid = child.pid;
         child.exited = new Promise((resolve) => child.once('exit', (code, sig) => {
@@ -256,7 +265,7 @@ export async function startNginx(opts = {}) {
             try {
                 pidOk = Number(fs.readFileSync(path.join(dir, 'nginx.pid'), 'utf8').trim()) === child.pid;
             } catch { /* not yet */ }
-            if (pidOk && await connectable(port)) break;
+            if (pidOk && await (opts.ready ? opts.ready() : connectable(port))) break;
             if (Date.now() > deadline) {
                 await halt();
                 throw new Error(`nginx did not start within 10 s:\n${inst.output}\n` +

@@ -38,6 +38,10 @@ describe('status sentence', () => {
         expect(statusOf(withPeer(joined(), { weak: true })).key).toBe('stWeak');
     });
 
+    it('a call that cannot get through says why, not "lost"', () => {
+        expect(statusOf(withPeer(joined(), { link: 'blocked' }))).toMatchObject({ key: 'stBlocked', tone: 'bad', final: false });
+    });
+
     it('says when our video is paused for a weak link', () => {
         const s = withPeer(joined());
         s.videoPaused = true;
@@ -58,7 +62,6 @@ describe('status sentence', () => {
         ['room-full', false, 'stRoomFull'],
         ['not-found', false, 'stInvalid'],
         ['replaced', false, 'stReplaced'],
-        ['gave-up', false, 'stGaveUp'],
     ] as const)('ended (%s, by them %s) says %s', (end, byThem, key) => {
         const s = joined();
         s.end = end;

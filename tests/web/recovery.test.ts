@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
     DISCONNECTED_MS, MAX_RESTARTS, REPLACE_AFTER_MS, RETRY_MS, STUCK_MS,
-    linkView, recoveryAction, type LinkFacts,
+    BLOCKED_MS, linkView, recoveryAction, type LinkFacts,
 } from '../../web/src/recovery.ts';
 import { isPolite } from '../../web/src/peers.ts';
 
@@ -77,5 +77,14 @@ describe('what the page says about a link', () => {
     });
     it('a new connection is connecting, not lost', () => {
         expect(v({ everConnected: false, ice: 'checking', conn: 'connecting', badSince: T - 5000 })).toBe('connecting');
+    });
+    it('a call that never came up is blocked, never lost or weak: once ICE failed, or after BLOCKED_MS of trying', () => {
+        const never = { everConnected: false, ice: 'checking' as const, conn: 'connecting' as const, badSince: T - 60000 };
+        expect(linkView({ ...facts(never), since: T - (BLOCKED_MS - 1) }, false)).toBe('connecting');
+        expect(linkView({ ...facts(never), since: T - BLOCKED_MS }, false)).toBe('blocked');
+        expect(linkView({ ...facts({ ...never, ice: 'failed', conn: 'failed' }), since: T - 1000 }, false)).toBe('blocked');
+        expect(linkView({ ...facts({ ...never, ice: 'disconnected' }), since: T - 1000 }, false)).toBe('connecting');
+        // the other side reloading before anything came up is not "lost" either
+        expect(linkView({ ...facts(never), since: T - 1000 }, true)).toBe('connecting');
     });
 });

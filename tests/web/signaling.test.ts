@@ -27,7 +27,7 @@ class MemoryStore {
 
 function harness(store = new MemoryStore()) {
     const sockets: FakeSocket[] = [];
-    const timers: { fn: () => void; ms: number }[] = [];
+    const timers: { fn: () => void; ms: number; cancelled?: boolean }[] = [];
     const states: SignalState[] = [];
     const welcomes: Welcome[] = [];
     const ended: EndReason[] = [];
@@ -38,9 +38,8 @@ function harness(store = new MemoryStore()) {
         url: 'ws://test/ws/ROOM', room: 'ROOM', store,
         socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
         setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
-        clearTimer: () => undefined,
+        clearTimer: (t) => { timers[(t as number) - 1]!.cancelled = true; },
         random: () => 0.5,
-        maxRetries: 3,
         events: {
             state: (s) => states.push(s),
             welcome: (w) => welcomes.push(w),
@@ -151,16 +150,74 @@ describe('signaling client', () => {
         expect(g.store.getItem('webcall:ROOM:resume')).toBeNull();
     });
 
-    it('gives up after the retry budget', () => {
+    it('adopts a socket that opened before it was handed over (early.ts): joins on it at once', () => {
+        const sockets: FakeSocket[] = [];
+        const client = new SignalingClient({
+            url: 'ws://test/ws/ROOM', room: 'ROOM', store: new MemoryStore(),
+            socket: (url) => { const s = new FakeSocket(url); s.readyState = 1; sockets.push(s); return s; },
+            setTimer: () => 0, clearTimer: () => undefined, random: () => 0.5, events: {},
+        });
+        client.start();
+        expect(sockets.length).toBe(1);
+        expect(sockets[0]!.sent).toEqual(['{"type":"join"}']);
+    });
+
+    it('a socket that had already failed before it was handed over is retried like any dropped one', () => {
+        const sockets: FakeSocket[] = [];
+        const timers: (() => void)[] = [];
+        const states: SignalState[] = [];
+        const client = new SignalingClient({
+            url: 'ws://test/ws/ROOM', room: 'ROOM', store: new MemoryStore(),
+            socket: (url) => { const s = new FakeSocket(url); s.readyState = sockets.length === 0 ? 3 : 0; sockets.push(s); return s; },
+            setTimer: (fn) => { timers.push(fn); return timers.length; }, clearTimer: () => undefined, random: () => 0.5,
+            events: { state: (st) => states.push(st) },
+        });
+        client.start();
+        expect(client.state).toBe('reconnecting');
+        timers[0]!();
+        expect(sockets.length).toBe(2);
+        sockets[1]!.open();
+        expect(sockets[1]!.sent).toEqual(['{"type":"join"}']);
+    });
+
+    it('never gives up: after 200 failed reconnects it still tries, every 8 s at most', () => {
         const h = harness();
         h.client.start();
-        for (let i = 0; i < 3; i++) {
+        for (let i = 0; i < 200; i++) {
+            h.last().drop(1006);
+            expect(h.client.state).toBe('reconnecting');
+            h.timers[h.timers.length - 1]!.fn();
+        }
+        expect(h.ended).toEqual([]);
+        expect(h.sockets.length).toBe(201);
+        expect(Math.max(...h.timers.map((t) => t.ms))).toBeLessThanOrEqual(8000);
+        expect(h.timers[h.timers.length - 1]!.ms).toBe(6000);   // 8 s cap, jitter 0.5
+        // and it rejoins with its seat when the server answers again
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual({ type: 'join' });
+    });
+
+    it('retries at once when the browser says it is online again', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        for (let i = 0; i < 6; i++) {
             h.last().drop(1006);
             h.timers[h.timers.length - 1]!.fn();
         }
         h.last().drop(1006);
-        expect(h.ended).toEqual(['gave-up']);
-        expect(h.client.state).toBe('closed');
+        const before = h.sockets.length;
+        h.client.retryNow();
+        expect(h.sockets.length).toBe(before + 1);
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toMatchObject({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a' });
+        // the pending backoff timer is cancelled: no second socket
+        expect(h.timers[h.timers.length - 1]!.cancelled).toBe(true);
+        // and online while joined does nothing
+        h.last().receive(welcome());
+        h.client.retryNow();
+        expect(h.sockets.length).toBe(before + 1);
     });
 
     it('leave sends bye, forgets the seat and ends', () => {

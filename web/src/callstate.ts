@@ -80,7 +80,6 @@ const END: Record<EndReason, TextKey> = {
     'room-full': 'stRoomFull',
     'not-found': 'stInvalid',
     'rejected': 'stRejected',
-    'gave-up': 'stGaveUp',
 };
 
 export function statusOf(s: CallState): Status {
@@ -102,7 +101,13 @@ export function statusOf(s: CallState): Status {
     if (remotes.some((r) => r.link === 'failed')) {
         return { key: 'stReconnecting', tone: 'warn', share: false, final: false };
     }
-    if (!anyUp) return { key: 'stConnectingPeer', tone: 'info', share: false, final: false };
+    if (!anyUp) {
+        // Never up, and it should have been long ago: the network is in
+        // the way. Said plainly, while the page keeps trying.
+        return remotes.some((r) => r.link === 'blocked')
+            ? { key: 'stBlocked', tone: 'bad', share: false, final: false }
+            : { key: 'stConnectingPeer', tone: 'info', share: false, final: false };
+    }
     if (remotes.some((r) => r.link === 'weak' || r.weak)) {
         return { key: 'stWeak', tone: 'warn', share: false, final: false };
     }

@@ -131,6 +131,9 @@ export class Peer {
     // Shown as a connection being recovered, not a new one, from the start:
     // this one replaces a connection that worked.
     wasConnected = false;
+    // When we first tried to reach this person, over every connection
+    // since (a replacement keeps it): "blocked" counts from here.
+    connectingSince = Date.now();
 
     constructor(id: string, self: string, ice: RTCIceServer[], initiator: boolean,
                 local: LocalTracks, send: Send, ev: PeerEvents, hooks: PeerHooks) {
@@ -329,11 +332,18 @@ export class Peer {
         this.pc.restartIce();
     }
 
+    // This person's call was up at some time, on this connection or the
+    // one it replaced.
+    hasConnected(): boolean {
+        return this.everConnected || this.wasConnected;
+    }
+
     private updateLink(now: number): void {
         const pc = this.pc;
         const view = linkView({
             now, ice: pc.iceConnectionState, conn: pc.connectionState, silent: this.silent,
             everConnected: this.everConnected || this.wasConnected, badSince: this.badSince,
+            since: this.connectingSince,
         }, this.remoteClosed);
         this.setLink(view);
     }
@@ -646,15 +656,17 @@ export class PeerManager {
         let p = this.peers.get(from);
         if (m['type'] === 'offer') {
             let was = false;
+            let since: number | undefined;
             if (p && p.remotePcId !== null && pcId !== null && p.remotePcId !== pcId) {
                 // The other side started afresh (a reload, or it gave up the
                 // old connection): ours is replaced without a word of "left".
-                was = p.wasConnected;
+                was = p.hasConnected();
+                since = p.connectingSince;
                 p.close();
                 this.peers.delete(from);
                 p = undefined;
             }
-            if (!p) p = this.create(from, false, was);
+            if (!p) p = this.create(from, false, was, was ? undefined : since);
             if (pcId) p.remotePcId = pcId;
             if (typeof m['sdp'] === 'string') void p.onDescription('offer', m['sdp']);
         } else if (m['type'] === 'answer') {
@@ -708,7 +720,7 @@ export class PeerManager {
         for (const id of [...this.peers.keys()]) this.remove(id);
     }
 
-    private create(id: string, initiator: boolean, wasConnected = false): Peer {
+    private create(id: string, initiator: boolean, wasConnected = false, since?: number): Peer {
         const hooks: PeerHooks = {
             freshIce: async () => {
                 const ice = await this.freshIce();
@@ -720,6 +732,7 @@ export class PeerManager {
         };
         const p = new Peer(id, this.self, this.ice, initiator, this.local, this.send, this.ev, hooks);
         p.wasConnected = wasConnected;
+        if (since !== undefined) p.connectingSince = since;
         p.pendingLocal = this.local;
         this.peers.set(id, p);
         return p;
@@ -732,6 +745,8 @@ export class PeerManager {
         if (this.peers.get(old.id) !== old) return;
         old.close();
         this.peers.delete(old.id);
-        this.create(old.id, true, true);
+        // Shown as "lost" only if the old one ever carried the call.
+        const was = old.hasConnected();
+        this.create(old.id, true, was, was ? undefined : old.connectingSince);
     }
 }

@@ -22,6 +22,10 @@ export const STUCK_MS = 10000;
 export const RETRY_MS = 5000;
 export const MAX_RESTARTS = 2;
 export const REPLACE_AFTER_MS = 30000;
+// A connection that has not come up this long after the first attempt to
+// reach that person (or whose ICE failed before it ever came up) is shown
+// as blocked: every setup on the networks we test takes under 3 s.
+export const BLOCKED_MS = 15000;
 
 export interface LinkFacts {
     now: number;
@@ -69,13 +73,20 @@ export function recoveryAction(f: LinkFacts): RecoveryAction {
 // that lasts, a failure, or the other side's end of the connection closing
 // (a reload, a closed tab) is a lost one ("Connection lost, trying to
 // reconnect"), never "left": that only comes from the server after the
-// grace period.
-export type LinkView = 'connecting' | 'connected' | 'weak' | 'failed';
+// grace period. A connection that never came up is never "lost" or
+// "weak": it is connecting, or, once ICE failed or BLOCKED_MS passed since
+// the first try (`since`, kept across new connections), blocked (the
+// network lets no call through; the page keeps trying quietly).
+export type LinkView = 'connecting' | 'connected' | 'weak' | 'failed' | 'blocked';
 
-export function linkView(f: Pick<LinkFacts, 'now' | 'ice' | 'conn' | 'everConnected' | 'badSince' | 'silent'>,
+export function linkView(f: Pick<LinkFacts, 'now' | 'ice' | 'conn' | 'everConnected' | 'badSince' | 'silent'> &
+                            { since?: number },
                          remoteClosed: boolean): LinkView {
     if (isUp(f.ice, f.conn, f.silent) && !remoteClosed) return 'connected';
-    if (!f.everConnected) return isFailed(f.ice, f.conn) ? 'failed' : 'connecting';
+    if (!f.everConnected) {
+        const long = f.since !== undefined && f.now - f.since >= BLOCKED_MS;
+        return isFailed(f.ice, f.conn) || long ? 'blocked' : 'connecting';
+    }
     if (remoteClosed || isFailed(f.ice, f.conn)) return 'failed';
     if (f.badSince !== null && f.now - f.badSince >= DISCONNECTED_MS) return 'failed';
     return 'weak';

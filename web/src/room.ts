@@ -277,11 +277,23 @@ function sessionStore(): StoreLike | null {
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/${token ?? ''}`;
 
+// The socket early.ts opened for this room, once.
+function takeEarlySocket(url: string): WebSocket | null {
+    const early = window.webcallEarly;
+    if (!early) return null;
+    delete window.webcallEarly;
+    if (early.url === url) return early.socket;
+    early.socket.close();
+    return null;
+}
+
 const signal = new SignalingClient({
     url: wsUrl,
     room: token ?? '',
     // Structurally the same; the interface is narrower for the tests' fakes.
-    socket: (url) => new WebSocket(url) as unknown as SocketLike,
+    // The first one may be already open: early.ts opened it while this
+    // script was loading.
+    socket: (url) => (takeEarlySocket(url) ?? new WebSocket(url)) as unknown as SocketLike,
     store: sessionStore(),
     probe: async () => {
         const res = await getRoom(token ?? '');
@@ -352,6 +364,9 @@ async function keepAwake(): Promise<void> {
 
 // The lock is dropped whenever the tab is hidden; take it again on return.
 document.addEventListener('visibilitychange', () => void keepAwake());
+// The network is back (Wi-Fi rejoined, a tunnel left): reconnect now, not
+// at the end of the backoff.
+window.addEventListener('online', () => signal.retryNow());
 
 // --- the person's actions ------------------------------------------------------
 

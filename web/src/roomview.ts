@@ -95,7 +95,7 @@ export class RoomView {
         this.cardHint.hidden = !share;
         this.cardHint.textContent = share ? t.stWaitingHint : '';
         // Only a call that ended normally can be joined again.
-        this.rejoin.hidden = !(s.end === 'left' || s.end === 'gave-up' || s.end === 'replaced');
+        this.rejoin.hidden = !(s.end === 'left' || s.end === 'replaced');
         // The status line says the same as the card title; read it once.
         this.status.classList.toggle('sr-only', !this.card.hidden && (share || final));
     }

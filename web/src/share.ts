@@ -40,12 +40,33 @@ export function setupShare(p: ShareParts): (url: string) => void {
         }
     });
     let shown = '';
+    let watch: IntersectionObserver | null = null;
+    const draw = (url: string) => {
+        void import('./qr.js').then(({ qrSvg }) => {
+            if (shown === url) p.qr.replaceChildren(qrSvg(url, t.qrLabel));
+        });
+    };
     return (url: string) => {
         p.field.value = url;
         if (shown === url) return;
         shown = url;
-        void import('./qr.js').then(({ qrSvg }) => {
-            p.qr.replaceChildren(qrSvg(url, t.qrLabel));
+        // The QR code (a chunk to load and a drawing to make) only once it
+        // is on screen: someone who joins a call in progress never sees it
+        // at first, and then it costs nothing while their call sets up.
+        watch?.disconnect();
+        watch = null;
+        if (typeof IntersectionObserver !== 'function') {
+            draw(url);
+            return;
+        }
+        const io = new IntersectionObserver((entries) => {
+            if (!entries.some((e) => e.isIntersecting)) return;
+            io.disconnect();
+            if (watch === io) watch = null;
+            draw(url);
         });
+        watch = io;
+        // The link field: the QR box itself has no size while empty.
+        io.observe(p.field);
     };
 }

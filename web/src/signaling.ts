@@ -15,8 +15,10 @@ export type EndReason =
     | 'replaced'      // 4001: this seat was taken by a newer tab
     | 'room-full'     // 4409
     | 'not-found'     // 4404: unknown or expired link
-    | 'rejected'      // 4400, 1009, 4429: the server will not take us
-    | 'gave-up';      // too many failed reconnects
+    | 'rejected';     // 4400, 1009, 4429: the server will not take us
+// There is no "gave up": while the page is open it keeps trying, because
+// media may flow without signaling, and a network that comes back after
+// an hour should find the call waiting for it.
 
 export interface Welcome {
     id: string;
@@ -70,7 +72,6 @@ export interface SignalOptions {
     setTimer?: (fn: () => void, ms: number) => unknown;
     clearTimer?: (t: unknown) => void;
     random?: () => number;
-    maxRetries?: number;
     // Asked when a connection closes before it ever opened: the server
     // refuses the handshake itself (HTTP 404) for an unknown or expired
     // room, and a browser shows that only as close 1006.
@@ -89,8 +90,9 @@ const FINAL_CLOSE: Record<number, EndReason> = {
     4429: 'rejected',
 };
 
-// Exponential backoff with full jitter, capped; attempt counts from 0.
-// Stays inside the server's 20 s grace for the first few tries.
+// Exponential backoff with full jitter, capped at 8 s for as long as it
+// takes; attempt counts from 0. Stays inside the server's 20 s grace for
+// the first few tries.
 export function retryDelay(attempt: number, random: () => number): number {
     const base = 500;
     const cap = 8000;
@@ -159,6 +161,15 @@ export class SignalingClient {
         });
     }
 
+    // The browser says the network is back (`online`): try at once rather
+    // than at the end of the backoff, which may be 8 s away.
+    retryNow(): void {
+        if (this.state !== 'reconnecting' || this.timer === null) return;
+        (this.opt.clearTimer ?? ((t) => clearTimeout(t as number)))(this.timer);
+        this.timer = null;
+        this.open();
+    }
+
     // Leaves for good: bye frees the seat at once.
     leave(): void {
         if (this.state === 'closed') return;
@@ -173,13 +184,12 @@ export class SignalingClient {
         const sock = this.opt.socket(this.opt.url);
         this.sock = sock;
         let opened = false;
-        sock.onopen = () => {
+        const onOpen = () => {
             opened = true;
             const resume = this.opt.store?.getItem(this.keyResume);
             sock.send(JSON.stringify(resume ? { type: 'join', resume } : { type: 'join' }));
         };
-        sock.onmessage = (ev) => this.onMessage(ev.data);
-        sock.onclose = (ev) => {
+        const onClose = (ev: { code: number }) => {
             if (this.sock !== sock) return;
             this.sock = null;
             if (!opened && this.opt.probe && !FINAL_CLOSE[ev.code]) {
@@ -196,8 +206,15 @@ export class SignalingClient {
             }
             this.onClose(ev.code);
         };
+        sock.onopen = onOpen;
+        sock.onmessage = (ev) => this.onMessage(ev.data);
+        sock.onclose = onClose;
         // An error is always followed by close; act there.
         sock.onerror = () => undefined;
+        // A socket opened before we took it (early.ts) may have opened, or
+        // failed, already: its event is gone, so act on its state now.
+        if (sock.readyState === OPEN) onOpen();
+        else if (sock.readyState > OPEN) onClose({ code: 1006 });
     }
 
     private onMessage(data: unknown): void {
@@ -272,13 +289,9 @@ export class SignalingClient {
             this.finish('left');
             return;
         }
-        // 1001 going away, 1006 dropped, anything else: retry with resume.
-        // Peer connections live on meanwhile; only signaling is down.
-        const max = this.opt.maxRetries ?? 12;
-        if (this.attempt >= max) {
-            this.finish('gave-up');
-            return;
-        }
+        // 1001 going away, 1006 dropped, anything else: retry with resume,
+        // for as long as the page is open. Peer connections live on
+        // meanwhile; only signaling is down.
         const delay = retryDelay(this.attempt++, this.opt.random ?? Math.random);
         this.setState('reconnecting');
         const set = this.opt.setTimer ?? ((fn, ms) => setTimeout(fn, ms));

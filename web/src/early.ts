@@ -1,25 +1,58 @@
-// Room page, first of all: opens the signaling WebSocket while room.js is
-// still on its way. Loaded with `async`, so it runs as soon as it arrives,
-// before the page's main script; room.ts then adopts the open socket
-// (takeEarlySocket) and sends its join on it. A call's setup waits on this
-// socket, and on a slow line its TCP and TLS handshakes cost several round
-// trips; this way they overlap with loading the scripts. Imports nothing,
-// so that it is one small file of its own.
+// Room page, first of all: opens the signaling WebSocket and sends the join
+// while room.js is still on its way. Loaded with `async`, so it runs as
+// soon as it arrives, before the page's main script; room.ts then adopts
+// the socket with everything that happened on it so far (AdoptedSocket in
+// signaling.ts). A call's setup waits on this socket, and on a slow line
+// its TCP and TLS handshakes and the join take several round trips; this
+// way they overlap with loading and starting the scripts.
+//
+// Imports nothing, so that it stays one small file of its own; the
+// storage key is the one signaling.ts keeps (tests/web/early.test.ts
+// checks that they agree). A browser that cannot make a call at all never
+// joins from here: room.ts explains, and takes no seat.
+
+import type { EarlyEvent, EarlySocket } from './signaling.js';
 
 const TOKEN_PATH = /^\/r\/([A-Za-z0-9_-]{1,128})\/?$/;
 
+// undefined: room.ts has not run yet; false: it has, and opened its own.
 declare global {
-    interface Window { webcallEarly?: { url: string; socket: WebSocket } }
+    interface Window { webcallEarly?: EarlySocket | false }
+}
+
+function resumeOf(token: string): string | null {
+    try {
+        return sessionStorage.getItem(`webcall:${token}:resume`);
+    } catch {
+        return null;    // storage refused (private mode): join as new
+    }
+}
+
+function canCall(): boolean {
+    return window.isSecureContext && typeof RTCPeerConnection === 'function' &&
+        typeof navigator.mediaDevices?.getUserMedia === 'function' && typeof WebSocket === 'function';
 }
 
 const token = TOKEN_PATH.exec(location.pathname)?.[1];
-if (token && typeof WebSocket === 'function' && !window.webcallEarly) {
+if (token && canCall() && window.webcallEarly === undefined) {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/${token}`;
     try {
-        window.webcallEarly = { url, socket: new WebSocket(url) };
+        const socket = new WebSocket(url);
+        const events: EarlyEvent[] = [];
+        const early: EarlySocket = { url, socket, events, adopted: false };
+        socket.addEventListener('open', () => {
+            const resume = resumeOf(token);
+            socket.send(JSON.stringify(resume ? { type: 'join', resume } : { type: 'join' }));
+            if (!early.adopted) events.push({ type: 'open' });
+        });
+        socket.addEventListener('message', (e) => {
+            if (!early.adopted) events.push({ type: 'message', data: e.data });
+        });
+        socket.addEventListener('close', (e) => {
+            if (!early.adopted) events.push({ type: 'close', code: e.code, reason: e.reason });
+        });
+        window.webcallEarly = early;
     } catch {
         // room.ts opens its own
     }
 }
-
-export {};

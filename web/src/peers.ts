@@ -440,10 +440,14 @@ export class Peer {
                 // Answerer: take the offered transceivers and send on them.
                 for (const tr of pc.getTransceivers()) tr.direction = 'sendrecv';
                 this.openChannel();
-                await this.setTracks(this.pendingLocal);
             }
             await pc.setLocalDescription();
             this.sendDescription();
+            // The tracks (and their bitrate) after the answer has gone, not
+            // before: replaceTrack needs no negotiation, and the other side
+            // starts its ICE checks one step sooner. The media starts once
+            // ICE and DTLS are done, long after this.
+            if (fresh) await this.setTracks(this.pendingLocal);
         } catch (e) {
             console.warn('webcall: description failed', e);
         }

@@ -9,7 +9,7 @@ import * as media from './media.js';
 import { PeerManager, type PeerLink, type ServiceMessage } from './peers.js';
 import { RoomView } from './roomview.js';
 import { setupPageShare } from './share.js';
-import { SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
+import { AdoptedSocket, SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
 import { fill } from './texts.js';
 
 localize('roomTitle');
@@ -277,12 +277,14 @@ function sessionStore(): StoreLike | null {
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/${token ?? ''}`;
 
-// The socket early.ts opened for this room, once.
-function takeEarlySocket(url: string): WebSocket | null {
+// The socket early.ts opened (and joined on) for this room, once. If this
+// script ran first (early.js arrived later), `false` tells early.ts not to
+// open one at all: a second socket would join as a second participant.
+function takeEarlySocket(url: string): SocketLike | null {
     const early = window.webcallEarly;
+    window.webcallEarly = false;
     if (!early) return null;
-    delete window.webcallEarly;
-    if (early.url === url) return early.socket;
+    if (early.url === url) return new AdoptedSocket(early);
     early.socket.close();
     return null;
 }
@@ -293,7 +295,7 @@ const signal = new SignalingClient({
     // Structurally the same; the interface is narrower for the tests' fakes.
     // The first one may be already open: early.ts opened it while this
     // script was loading.
-    socket: (url) => (takeEarlySocket(url) ?? new WebSocket(url)) as unknown as SocketLike,
+    socket: (url) => takeEarlySocket(url) ?? new WebSocket(url) as unknown as SocketLike,
     store: sessionStore(),
     probe: async () => {
         const res = await getRoom(token ?? '');

@@ -57,6 +57,78 @@ export interface SocketLike {
     close(code?: number, reason?: string): void;
 }
 
+// A socket early.ts opened, and joined on, before room.js ran: what it has
+// seen so far, in order, until it is adopted.
+export type EarlyEvent =
+    | { type: 'open' }
+    | { type: 'message'; data: unknown }
+    | { type: 'close'; code: number; reason: string };
+
+export interface EarlySocket {
+    url: string;
+    socket: {
+        readonly readyState: number;
+        send(data: string): void;
+        close(code?: number, reason?: string): void;
+        addEventListener(type: 'open', fn: () => void): void;
+        addEventListener(type: 'message', fn: (ev: { data: unknown }) => void): void;
+        addEventListener(type: 'close', fn: (ev: { code: number; reason: string }) => void): void;
+    };
+    events: EarlyEvent[];
+    adopted: boolean;
+}
+
+// The early socket as the client's socket. Once the client has set its
+// handlers, what happened before is replayed to them in order (in a
+// microtask, so before any later event), then events pass through. The
+// join early.ts sent on opening is the one the client's own open handler
+// sends: that first join is not sent twice.
+export class AdoptedSocket implements SocketLike {
+    onopen: ((ev: unknown) => void) | null = null;
+    onmessage: ((ev: { data: unknown }) => void) | null = null;
+    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+    onerror: ((ev: unknown) => void) | null = null;
+    private replayed = false;
+    private joinSent = true;
+
+    constructor(private readonly early: EarlySocket) {
+        early.adopted = true;
+        const s = early.socket;
+        s.addEventListener('open', () => { if (this.replayed) this.onopen?.({}); });
+        s.addEventListener('message', (e: { data: unknown }) => { if (this.replayed) this.onmessage?.({ data: e.data }); });
+        s.addEventListener('close', (e: { code: number; reason: string }) => {
+            if (this.replayed) this.onclose?.({ code: e.code, reason: e.reason });
+        });
+        queueMicrotask(() => {
+            this.replayed = true;
+            for (const ev of early.events.splice(0)) {
+                if (ev.type === 'open') this.onopen?.({});
+                else if (ev.type === 'message') this.onmessage?.({ data: ev.data });
+                else this.onclose?.({ code: ev.code, reason: ev.reason });
+            }
+        });
+    }
+
+    // CONNECTING until the replay: the client then learns the state from
+    // the events themselves, in order.
+    get readyState(): number {
+        return this.replayed ? this.early.socket.readyState : 0;
+    }
+
+    send(data: string): void {
+        if (this.joinSent && data.startsWith('{"type":"join"')) {
+            this.joinSent = false;
+            return;
+        }
+        this.joinSent = false;
+        this.early.socket.send(data);
+    }
+
+    close(code?: number, reason?: string): void {
+        this.early.socket.close(code, reason);
+    }
+}
+
 export interface StoreLike {
     getItem(key: string): string | null;
     setItem(key: string, value: string): void;

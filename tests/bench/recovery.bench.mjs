@@ -9,10 +9,8 @@
 //   RECOVERY_RUNS=5 node tests/bench/recovery.bench.mjs
 //   RECOVERY_ONLY=reload,network node tests/bench/recovery.bench.mjs   (a subset)
 //   RECOVERY_NO_DOCS=1 ...                                              (print only)
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { startNginx, tempDir, writeSecret, sleep, TOP } from '../lib/nginx.mjs';
+import { startNginx, tempDir, writeSecret, sleep } from '../lib/nginx.mjs';
 import { canUseNetns, netPair } from '../lib/netns.mjs';
 import { startCoturn } from '../e2e/turn_lib.mjs';
 import { launch } from '../e2e/browser.mjs';
@@ -20,12 +18,12 @@ import {
     callOfTwo, killTcp, launchAt, median, networkFault, nginxSockets, relayFault,
     reloadFault, signalingFault,
 } from '../e2e/recovery_lib.mjs';
+import { writeDocSection } from './doc_section.mjs';
 
 const RUNS = Number(process.env.RECOVERY_RUNS ?? 5);
 const ONLY = process.env.RECOVERY_ONLY ? new Set(process.env.RECOVERY_ONLY.split(',')) : null;
 const CUT_MS = 15000;
 const root = process.getuid?.() === 0;
-const DOC = path.join(TOP, 'docs/benchmarks.md');
 
 // One row per fault: what is timed, and the target it is held to.
 const FAULTS = [
@@ -213,16 +211,7 @@ at once instead of letting the other's decoder wait about 3 s for one. A full
 restart wipes the zone, so both sides get new seats; the connections are
 kept and matched to the new ids by their pc ids (a hello on the signaling).
 `;
-    let doc = fs.readFileSync(DOC, 'utf8');
-    const start = doc.indexOf('\n## Recovery\n');
-    if (start >= 0) {
-        const next = doc.indexOf('\n## ', start + 1);
-        doc = doc.slice(0, start + 1) + section + (next >= 0 ? `\n${doc.slice(next + 1)}` : '');
-    } else {
-        doc = `${doc.replace(/\n*$/, '\n')}\n${section}`;
-    }
-    fs.writeFileSync(DOC, doc);
-    console.log(`wrote the "## Recovery" section of ${path.relative(TOP, DOC)}`);
+    writeDocSection('Recovery', section);
 }
 
 await main();

@@ -19,15 +19,14 @@
 //
 //   SETUP_RUNS=20 node tests/bench/setup.bench.mjs
 //   SETUP_NO_DOCS=1 ...     (print only)
-import fs from 'node:fs';
 import path from 'node:path';
 import { TOP, request, sleep, startNginx } from '../lib/nginx.mjs';
 import { createLink, waitForMedia } from '../e2e/browser.mjs';
 import { installPhases, percentile, phasesOf } from '../e2e/internet_lib.mjs';
 import { launchAt, prober } from '../e2e/recovery_lib.mjs';
+import { writeDocSection } from './doc_section.mjs';
 
 const RUNS = Number(process.env.SETUP_RUNS ?? 20);
-const DOC = path.join(TOP, 'docs/benchmarks.md');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const BARE_DIR = path.join(TOP, 'tests/bench/bare-page/');
 const PHASES = ['html', 'scripts', 'wsAsked', 'gumAsked', 'gum', 'wsOpen', 'welcome', 'offer', 'answer', 'ice', 'dtls', 'frame'];
@@ -54,15 +53,14 @@ async function mdnsUsed(page) {
         /\.local /.test(pc.localDescription?.sdp ?? '')));
 }
 
-async function productCall(browser, base, waitA) {
+// One call: start(a) brings A to where B may arrive and returns the
+// address B opens; B's phases are timed.
+async function timedCall(browser, start) {
     const a = await prober(browser);
     const b = await prober(browser);
     await b.context.addInitScript(installPhases);
     try {
-        const link = await createLink(base, a.page);
-        await a.page.click('#start');
-        if (waitA) await selfLive(a.page);
-        await b.page.goto(link);
+        await b.page.goto(await start(a));
         await firstFrame(b.page);
         const ph = await phasesOf(b.page);
         ph.mdns = await mdnsUsed(b.page);
@@ -74,27 +72,24 @@ async function productCall(browser, base, waitA) {
     }
 }
 
+function productCall(browser, base, waitA) {
+    return timedCall(browser, async (a) => {
+        const link = await createLink(base, a.page);
+        await a.page.click('#start');
+        if (waitA) await selfLive(a.page);
+        return link;
+    });
+}
+
 async function bareCall(browser, base, waitA) {
     const res = await request(base, '/api/rooms', { method: 'POST', json: {} });
     if (res.status !== 201 && res.status !== 200) throw new Error(`POST /api/rooms: ${res.status}`);
-    const token = res.json.url.split('/').pop();
-    const url = `${base}/bench-bare/?room=${token}`;
-    const a = await prober(browser);
-    const b = await prober(browser);
-    await b.context.addInitScript(installPhases);
-    try {
+    const url = `${base}/bench-bare/?room=${res.json.url.split('/').pop()}`;
+    return timedCall(browser, async (a) => {
         await a.page.goto(url, { waitUntil: waitA ? 'load' : 'commit' });
         if (waitA) await selfLive(a.page);
-        await b.page.goto(url);
-        await firstFrame(b.page);
-        const ph = await phasesOf(b.page);
-        ph.mdns = await mdnsUsed(b.page);
-        await waitForMedia(b.page, 1, 20000);
-        return ph;
-    } finally {
-        await a.context.close();
-        await b.context.close();
-    }
+        return url;
+    });
 }
 
 function stats(runs) {
@@ -181,16 +176,7 @@ Phases: html (document received), scripts (last script received), gum
 answer, ice (ICE connected), dtls (connection state connected), frame
 (first remote frame). ${mdnsNote}.
 `;
-    let doc = fs.readFileSync(DOC, 'utf8');
-    const start = doc.indexOf('\n## Call setup\n');
-    if (start >= 0) {
-        const next = doc.indexOf('\n## ', start + 1);
-        doc = doc.slice(0, start + 1) + section + (next >= 0 ? `\n${doc.slice(next + 1)}` : '');
-    } else {
-        doc = `${doc.replace(/\n*$/, '\n')}\n${section}`;
-    }
-    fs.writeFileSync(DOC, doc);
-    console.log(`wrote the "## Call setup" section of ${path.relative(TOP, DOC)}`);
+    writeDocSection('Call setup', section);
 }
 
 await main();

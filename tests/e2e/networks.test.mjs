@@ -57,7 +57,18 @@ describe('calls across a simulated internet', { skip: netOk !== true && netOk },
     for (const [x, y] of kindPairs()) {
         it(`${x} ↔ ${y}: connects at the first try, on the right path`, { timeout: 60000 + RUNS * 60000 }, async () => {
             const calls = [];
-            for (let i = 0; i < RUNS; i++) calls.push(await callAcross(net, x, y));
+            for (let i = 0; i < RUNS; i++) {
+                try {
+                    calls.push(await callAcross(net, x, y));
+                } catch (e) {
+                    // What the relay said, while it is still there to ask.
+                    let alive = false;
+                    try { process.kill(net.coturn.pid, 0); alive = true; } catch { /* gone */ }
+                    console.log(`# ${x} ↔ ${y}, call ${i + 1}: failed; coturn ${alive ? 'running' : 'gone'}; its log ends:\n` +
+                        net.coturn.log().split('\n').slice(-40).map((l) => `#   ${l}`).join('\n'));
+                    throw e;
+                }
+            }
             const setups = calls.map((c) => c.setupMs);
             const paths = [...new Set(calls.map((c) => c.path))];
             rows.push({ pair: `${x} ↔ ${y}`, path: paths.join(', '), runs: RUNS, first: calls.filter((c) => c.firstTry).length,

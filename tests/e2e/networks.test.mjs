@@ -20,14 +20,13 @@
 //   node --test tests/e2e/networks.test.mjs                 (root: ip netns, nft, tc)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canUseInternet, startInternet } from '../lib/internet.mjs';
+import { startInternet } from '../lib/internet.mjs';
 import { NETWORKS, callAcross, kindPairs, percentile } from './internet_lib.mjs';
 
 const RUNS = Number(process.env.NETWORK_RUNS || 1);
-const netOk = canUseInternet();
 const DIRECT = new Set(['home', 'mobile']);
 
-describe('calls across a simulated internet', { skip: netOk !== true && netOk }, () => {
+describe('calls across a simulated internet', () => {
     let net;
     const rows = [];
 
@@ -108,7 +107,7 @@ describe('calls across a simulated internet', { skip: netOk !== true && netOk },
 // intelligible: on the other side, audio packets lost below 5% and no gap
 // in them over 1 s; the video is what gives way (lowered, so that what the
 // line carries fits in it).
-describe('speech on a 400 kbit/s uplink', { skip: netOk !== true && netOk }, () => {
+describe('speech on a 400 kbit/s uplink', () => {
     let net;
 
     before(async () => {
@@ -143,7 +142,7 @@ describe('speech on a 400 kbit/s uplink', { skip: netOk !== true && netOk }, () 
 // With no TURN offered (coturn not set up), two symmetric NATs have no path
 // at all: both pages must say so plainly and keep trying, never claim that
 // a call which never began was lost; the sysadmin's log names the cause.
-describe('a call that cannot get through says why', { skip: netOk !== true && netOk }, () => {
+describe('a call that cannot get through says why', () => {
     let net;
 
     before(async () => {

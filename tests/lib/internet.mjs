@@ -56,8 +56,9 @@ const PROBE_PORTS = [40001, 40002];     // the NAT check's UDP echo on pub
 export const KINDS = ['home', 'symmetric', 'office', 'mobile'];
 export const MOBILE = { delayMs: 50, lossPermille: 20, up: '1mbit', down: '1mbit' };
 
-// Skips only where namespaces are impossible (not root); as root a missing
-// tool is a failure of `make deps`, and the test fails on it.
+// Whether namespaces are possible here (root). The tests do not skip on
+// it: startInternet fails with this reason, and as root (CI) a missing tool
+// is a failure of `make deps` that the test shows.
 export function canUseInternet() {
     if (process.getuid?.() !== 0) return 'needs root';
     return true;

@@ -9,7 +9,7 @@
 #       [--external-ip PUBLIC[/PRIVATE]] [--listen-ip IP] \
 #       [--port 3478] [--tls-port 5349] [--relay-min 49152 --relay-max 65535] \
 #       [--user-quota 12] [--total-quota 1200] \
-#       [--max-bps 375000] [--bps-capacity 12500000]  > /etc/turnserver.conf
+#       [--max-bps 375000] [--bps-capacity 0]  > /etc/turnserver.conf
 #
 # Development, UNSAFE FOR PRODUCTION (turn/turnserver-dev.conf.template):
 #   turn/render.sh --dev --secret-file run/secret --realm localhost \
@@ -35,9 +35,12 @@ die() {
 secret_file="" realm="" cert="" key="" external_ip="" listen_ip="" public_ip=""
 dev=0 no_tls=0 run_dir="" port=3478 tls_port="" relay_min="" relay_max=""
 user_quota=12 total_quota=1200
-# Bytes per second: one relayed stream (3 Mbit/s each way carries a good
-# video call), and the whole relay (100 Mbit/s, about 30 relayed calls).
-max_bps=375000 bps_capacity=12500000
+# Bytes per second for one relayed stream (3 Mbit/s each way carries a good
+# video call). No cap for the whole relay by default: coturn reserves
+# max-bps for every allocation, and every caller's browser makes one per
+# TURN URL even for a call that goes direct, so 100 Mbit/s filled up with
+# about 5 calls' worth of unused allocations (turnserver.conf.template).
+max_bps=375000 bps_capacity=0
 
 need() {    # option value
     [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value."

@@ -32,10 +32,13 @@ export function percentile(xs, p) {
 
 // The kind of path a selected pair is: 'direct' or 'relayed', and over
 // what (udp, tcp, tls: the relay's own transport to its TURN server).
-export function pathOf(pair) {
+export function pathOf(pair, other) {
     if (!pair) return 'none';
     const relayed = pair.local === 'relay' || pair.remote === 'relay';
-    return relayed ? `relayed (${pair.local === 'relay' ? pair.relayProtocol : 'remote relay'})` : 'direct';
+    if (!relayed) return 'direct';
+    // Which side relays, and over what it reaches its TURN server.
+    const legs = [pair, other].filter((p) => p?.local === 'relay').map((p) => p.relayProtocol);
+    return `relayed (${legs.length ? [...new Set(legs)].join(' + ') : 'remote relay'})`;
 }
 
 // One call from a caller in network kind x (its first network) to one in
@@ -67,7 +70,7 @@ export async function callAcross(net, x, y, { timeoutMs = 30000 } = {}) {
         return {
             setupMs: Math.round(first - origin),
             firstTry: pcs === 1 && pcsA === 1,
-            pairs, path: pathOf(pairs[0]),
+            pairs, path: pathOf(pairs[0], pairs[1]),
             statuses: [await a.page.textContent('#status'), await b.page.textContent('#status')],
             phases: await phasesOf(b.page),
         };

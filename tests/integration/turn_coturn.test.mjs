@@ -13,8 +13,9 @@ import path from 'node:path';
 import { startNginx, nginxTest, request, writeSecret, tempDir } from '../lib/nginx.mjs';
 import { Peer, createRoom } from '../lib/ws.mjs';
 import {
-    startCoturn, uclient, mint, readSecret, run, RENDER, TOP, testCertificate,
+    startCoturn, uclient, mint, readSecret, run, RENDER, TOP, testCertificate, freeRelayRange,
 } from '../e2e/turn_lib.mjs';
+import { allocate } from '../lib/turn_client.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -446,7 +447,7 @@ describe('TURN: turn/render.sh and the production template', () => {
             'realm=call.example.org', 'listening-port=3478', 'tls-listening-port=5349',
             `cert=${cert.cert}`, `pkey=${cert.key}`, 'external-ip=203.0.113.7',
             'min-port=49152', 'max-port=65535', 'fingerprint', 'no-cli', 'no-multicast-peers',
-            'no-tcp-relay', 'user-quota=12', 'total-quota=1200', 'max-bps=375000', 'bps-capacity=12500000',
+            'no-tcp-relay', 'user-quota=12', 'total-quota=1200', 'max-bps=375000', 'bps-capacity=0',
             'denied-peer-ip=10.0.0.0-10.255.255.255', 'denied-peer-ip=172.16.0.0-172.31.255.255',
             'denied-peer-ip=192.168.0.0-192.168.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255',
             'denied-peer-ip=169.254.0.0-169.254.255.255', 'denied-peer-ip=100.64.0.0-100.127.255.255',
@@ -525,6 +526,44 @@ describe('TURN: turn/render.sh and the production template', () => {
             assert.match(r.output, /403 \(Forbidden IP\)/, r.output);
             assert.doesNotMatch(r.output, /Cannot complete Allocation/, r.output);
         } finally {
+            await turn.stop();
+        }
+    });
+
+    // Every caller's browser allocates once per TURN URL (three in the
+    // shipped list) for every call, direct ones too, and holds it for the
+    // call. coturn counts max-bps against bps-capacity for each allocation
+    // from the start: the old default (100 Mbit/s at 3 Mbit/s each) refused
+    // the 34th with 486, so the 6th concurrent call could not be relayed
+    // (the simulated internet's matrix failed every relayed call after its
+    // first twenty-odd calls).
+    it('the production relay grants the allocations of 8 calls at once (2 callers, 3 TURN URLs each)', { timeout: 60000 }, async () => {
+        const turn = await startCoturn({
+            secretFile, relay: await freeRelayRange(100), renderArgs: ['--realm', 'call.example.org', '--no-tls'],
+            conf: (text, d) => text.replace(/^syslog$/m, '') +
+                `\n# test only\nlistening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nuserdb=${d}/turndb\n` +
+                `pidfile=${d}/turnserver.pid\nlog-file=${d}/turnserver.log\nsimple-log\nno-stdout-log\n`,
+        });
+        const held = [];
+        try {
+            const secret = readSecret(secretFile);
+            for (let caller = 0; caller < 16; caller++) {
+                const username = `${now() + 600}:caller${caller}`;
+                for (let url = 0; url < 3; url++) {
+                    held.push(await allocate({ host: '127.0.0.1', port: turn.port, username, password: mint(secret, username) }));
+                }
+            }
+            const refused = held.map((a, i) => [i, a]).filter(([, a]) => !a.ok);
+            assert.deepEqual(refused.map(([i, a]) => `#${i + 1}: ${a.code} ${a.reason}`), [], 'every allocation granted');
+            assert.equal(new Set(held.map((a) => a.relayed)).size, held.length, 'each on its own relay port');
+            // what does still bound the relay: 12 allocations per caller
+            const username = `${now() + 600}:caller0`;
+            const more = [];
+            for (let i = 0; i < 10; i++) more.push(await allocate({ host: '127.0.0.1', port: turn.port, username, password: mint(secret, username) }));
+            held.push(...more);
+            assert.deepEqual(more.map((a) => a.code), [...Array(9).fill(200), 486], 'the per-caller quota of 12');
+        } finally {
+            for (const a of held) await a.close();
             await turn.stop();
         }
     });

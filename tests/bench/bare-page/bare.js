@@ -1,10 +1,12 @@
 // Bench-only: the least a page can do to make a call over webcall's
 // signaling: getUserMedia and the WebSocket at once, join, the joiner
 // offers as soon as it has its welcome and its camera, trickle ICE both
-// ways, show the remote video. The room token is the page's ?room=.
+// ways, show the remote video. The room token is the page's ?room=; with
+// ?wait=1 the page loads and waits for window.begin(), as the product's
+// page waits for "Start the call".
 'use strict';
 
-(() => {
+function begin() {
     const token = new URLSearchParams(location.search).get('room');
     const status = document.getElementById('status');
     const remote = document.querySelector('.tile.remote video');
@@ -53,4 +55,7 @@
             else early.push(m.candidate);
         }
     };
-})();
+}
+
+if (new URLSearchParams(location.search).get('wait')) window.begin = begin;
+else begin();

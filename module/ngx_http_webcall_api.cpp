@@ -7,6 +7,7 @@
 
 #include "ngx_http_webcall_module.h"
 
+#include "log_redact.h"
 #include "room_api.h"
 
 #include <cstring>
@@ -20,6 +21,9 @@ static ngx_int_t ngx_http_webcall_api_create(ngx_http_request_t *r) noexcept;
 static void ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept;
 static ngx_int_t ngx_http_webcall_api_get(ngx_http_request_t *r,
     ngx_str_t *text) noexcept;
+static ngx_int_t ngx_http_webcall_api_health(ngx_http_request_t *r) noexcept;
+static ngx_int_t ngx_http_webcall_api_read_only(ngx_http_request_t *r)
+    noexcept;
 static ngx_int_t ngx_http_webcall_api_error(ngx_http_request_t *r,
     api::error e, const char *detail) noexcept;
 static ngx_int_t ngx_http_webcall_api_send(ngx_http_request_t *r,
@@ -46,6 +50,101 @@ ngx_http_webcall_api_zone(ngx_http_request_t *r) noexcept
 }
 
 
+/* A GET or HEAD resource: the body is discarded, any other method is 405.
+ * NGX_DECLINED when the request may go on. */
+static ngx_int_t
+ngx_http_webcall_api_read_only(ngx_http_request_t *r) noexcept
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        ngx_http_webcall_api_header(r, "Allow", "GET, HEAD");
+        return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
+                                          NULL);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* GET .../health, for a load balancer or a monitor: 200 while a room can be
+ * created, 503 with the reason when the zone is full or the secret file is
+ * gone (the next reload would fail). Nothing is read but sizes and a
+ * stat(): the master read the secret as root, the workers cannot. */
+static ngx_int_t
+ngx_http_webcall_api_health(ngx_http_request_t *r) noexcept
+{
+    static const char             ok[] = "{\"status\":\"ok\"}\n";
+    static const char             full[] =
+        "{\"status\":\"unavailable\",\"reason\":\"zone-full\","
+        "\"message\":\"The rooms zone is full: no new room can be created "
+        "(webcall_zone size).\"}\n";
+    static const char             gone[] =
+        "{\"status\":\"unavailable\",\"reason\":\"secret-missing\","
+        "\"message\":\"The webcall_secret_file is gone: links still work "
+        "until the next reload, which will fail.\"}\n";
+    ngx_http_webcall_main_conf_t  *wmcf;
+    ngx_file_info_t                fi;
+    ngx_int_t                      rc;
+
+    rc = ngx_http_webcall_api_read_only(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    if (ngx_http_webcall_zone_full(ngx_http_webcall_api_zone(r))) {
+        return ngx_http_webcall_api_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         full, sizeof(full) - 1);
+    }
+
+    /* only "does not exist" counts: a directory we may not search says
+     * nothing about the file */
+    if (wmcf->secret_file.len > 0
+        && ngx_file_info(wmcf->secret_file.data, &fi) == NGX_FILE_ERROR
+        && ngx_errno == NGX_ENOENT)
+    {
+        return ngx_http_webcall_api_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         gone, sizeof(gone) - 1);
+    }
+
+    return ngx_http_webcall_api_send(r, NGX_HTTP_OK, ok, sizeof(ok) - 1);
+}
+
+
+/* error_page sent nginx's own refusal here (webcall_api_refuse): answer
+ * it from the API's table, and count it. */
+static ngx_int_t
+ngx_http_webcall_api_refused(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *wlcf) noexcept
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (wlcf->refuse == (ngx_uint_t) api::error::rate_limited) {
+        ngx_http_webcall_count(wlcf->api_zone,
+                               NGX_HTTP_WEBCALL_API_RATE_LIMITED);
+        ngx_http_webcall_api_header(r, "Retry-After", "60");
+
+    } else {
+        ngx_http_webcall_count(wlcf->api_zone, NGX_HTTP_WEBCALL_API_TOO_LARGE);
+    }
+
+    return ngx_http_webcall_api_error(r, (api::error) wlcf->refuse, NULL);
+}
+
+
 /* The API's paths are relative to its location: with "location /api/",
  * "/api/rooms" and "/api/rooms/<token>"; anything else is 404. (A regex
  * location has no prefix to strip; there the path must end with them.) */
@@ -57,6 +156,13 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
     ngx_str_t                  rest, token;
     u_char                    *p, *last;
     ngx_int_t                  rc;
+    ngx_http_webcall_loc_conf_t  *wlcf;
+
+    wlcf = (ngx_http_webcall_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_webcall_module);
+    if (wlcf->refuse) {
+        return ngx_http_webcall_api_refused(r, wlcf);
+    }
 
     clcf = (ngx_http_core_loc_conf_t *)
                ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -83,6 +189,12 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
 
     if (rest.len > 0 && last[-1] == '/') {
         rest.len--;
+    }
+
+    if (rest.len == sizeof("health") - 1
+        && ngx_strncmp(rest.data, "health", rest.len) == 0)
+    {
+        return ngx_http_webcall_api_health(r);
     }
 
     token.len = 0;
@@ -134,15 +246,9 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
         return ngx_http_webcall_api_create(r);
     }
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
+    rc = ngx_http_webcall_api_read_only(r);
+    if (rc != NGX_DECLINED) {
         return rc;
-    }
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ngx_http_webcall_api_header(r, "Allow", "GET, HEAD");
-        return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
-                                          NULL);
     }
 
     return ngx_http_webcall_api_get(r, &token);
@@ -271,6 +377,19 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
             ngx_http_webcall_api_error(r, api::error::zone_full, NULL));
         return;
     }
+
+    ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_CREATED);
+
+#if (NGX_DEBUG)
+    {
+    char  fp[webcall::log_redact::fingerprint_len];
+
+    webcall::log_redact::fingerprint(std::string_view(text, text_len), fp);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webcall: room %*s created for %ui", sizeof(fp), fp,
+                   (ngx_uint_t) max);
+    }
+#endif
 
     reply_len = api::write_created({std::string_view(text, text_len),
                                     info.expires_at, 0,

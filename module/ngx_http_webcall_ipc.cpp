@@ -167,6 +167,7 @@ ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone) noexcept
         if (w->pid == 0) {
             w->pid = ngx_pid;
             w->bell_len = 0;
+            w->connections = 0;
             if (ngx_http_webcall_proc.doorbell != NULL) {
                 w->bell_len = (uint8_t) ngx_http_webcall_proc.bell_len;
                 ngx_memcpy(w->bell, ngx_http_webcall_proc.bell.sun_path,
@@ -212,6 +213,7 @@ ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone, ngx_uint_t slot)
 
     w->pid = 0;
     w->bell_len = 0;
+    w->connections = 0;
     w->queued = 0;
     w->bytes = 0;
 }
@@ -305,6 +307,11 @@ ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone) noexcept
         n = ngx_http_webcall_seat_expire(zone, changes, 8);
 
         for (i = 0; i < n; i++) {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_http_webcall_proc.log, 0,
+                           "webcall: grace over for peer %*s, telling %ui",
+                           (size_t) NGX_HTTP_WEBCALL_PEER_ID, changes[i].id,
+                           changes[i].ntell);
+
             len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame),
                                                    changes[i].id);
 
@@ -324,7 +331,7 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
 {
     ngx_http_webcall_worker_slot_t  *w;
     ngx_http_webcall_msg_t          *msg;
-    ngx_uint_t                       was_empty;
+    ngx_uint_t                       was_empty, log_drop;
     ngx_int_t                        rc;
     u_char                           bell[16];
     size_t                           bell_len;
@@ -378,16 +385,40 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
         }
     }
 
+    /* a stuck worker drops every message sent to it: one line a minute
+     * for the zone, the rest in the metrics */
+    log_drop = 0;
+    if ((rc == NGX_BUSY || rc == NGX_ERROR)
+        && ngx_time() - zone->ipc->drop_logged >= 60)
+    {
+        zone->ipc->drop_logged = ngx_time();
+        log_drop = 1;
+    }
+
     ngx_shmtx_unlock(&zone->ipc_pool->mutex);
 
     if (was_empty && bell_len > 0) {
         ngx_http_webcall_ring(bell, bell_len);
     }
 
-    if (rc == NGX_BUSY || rc == NGX_ERROR) {
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "webcall: %uz bytes for session %uL on worker %P: %s",
+                   len, to->session, to->pid,
+                   rc == NGX_OK ? (was_empty ? "queued, rang" : "queued")
+                                : "dropped");
+
+    ngx_http_webcall_count(zone,
+        rc == NGX_OK ? NGX_HTTP_WEBCALL_IPC_DELIVERED
+        : rc == NGX_BUSY ? NGX_HTTP_WEBCALL_IPC_DROPPED_FULL
+        : rc == NGX_ERROR ? NGX_HTTP_WEBCALL_IPC_DROPPED_NOMEM
+        : NGX_HTTP_WEBCALL_IPC_DROPPED_GONE);
+
+    if ((rc == NGX_BUSY || rc == NGX_ERROR) && log_drop) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "webcall zone \"%V\": a message for worker %P was "
-                      "dropped (%s)", &zone->name, to->pid,
+                      "dropped (%s); more drops are counted in "
+                      "webcall_inter_worker_dropped_total and logged at "
+                      "most once a minute", &zone->name, to->pid,
                       rc == NGX_BUSY ? "its inbox is full"
                                      : "the inbox zone is out of memory; raise "
                                        "webcall_zone inbox=");

@@ -6,6 +6,7 @@
 
 #include "ngx_http_webcall_module.h"
 
+#include "room_api.h"
 #include "turn_credentials.h"
 #include "client_key.h"
 
@@ -31,6 +32,10 @@ static char *ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_webcall_zone_param(ngx_conf_t *cf,
     ngx_http_webcall_zone_t *zone, ngx_str_t *param) noexcept;
 static char *ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static char *ngx_http_webcall_api_refuse(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+static char *ngx_http_webcall_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static char *ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
@@ -102,6 +107,20 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       offsetof(ngx_http_webcall_loc_conf_t, api_zone),
       NULL },
 
+    { ngx_string("webcall_api_refuse"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_webcall_api_refuse,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, api_zone),
+      NULL },
+
+    { ngx_string("webcall_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webcall_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webcall_signal"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_webcall_use_zone,
@@ -151,6 +170,13 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       offsetof(ngx_http_webcall_loc_conf_t, grace),
       NULL },
 
+    { ngx_string("webcall_beacons"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webcall_loc_conf_t, beacons),
+      NULL },
+
     { ngx_string("webcall_signal_rate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_webcall_signal_rate,
@@ -171,7 +197,7 @@ static ngx_int_t ngx_http_webcall_client_key_variable(ngx_http_request_t *r,
 
 static ngx_http_module_t  ngx_http_webcall_module_ctx = {
     ngx_http_webcall_add_variables,        /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_webcall_log_init,             /* postconfiguration */
 
     ngx_http_webcall_create_main_conf,     /* create main configuration */
     ngx_http_webcall_init_main_conf,       /* init main configuration */
@@ -220,7 +246,7 @@ ngx_http_webcall_add_variables(ngx_conf_t *cf) noexcept
 
     var->get_handler = ngx_http_webcall_client_key_variable;
 
-    return NGX_OK;
+    return ngx_http_webcall_log_add_variables(cf);
 }
 
 
@@ -449,6 +475,7 @@ ngx_http_webcall_create_loc_conf(ngx_conf_t *cf) noexcept
     wlcf->grace = NGX_CONF_UNSET_MSEC;
     wlcf->rate_messages = NGX_CONF_UNSET_UINT;
     wlcf->rate_bytes = NGX_CONF_UNSET_SIZE;
+    wlcf->beacons = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -465,6 +492,7 @@ ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      * WebSocket settings are, like most nginx settings */
     ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
                              NULL);
+    ngx_conf_merge_value(conf->beacons, prev->beacons, 1);
     ngx_conf_merge_size_value(conf->max_message, prev->max_message,
                               64 * 1024);
     ngx_conf_merge_size_value(conf->send_queue, prev->send_queue,
@@ -899,6 +927,60 @@ ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                             api_zone)
                     ? ngx_http_webcall_api_handler
                     : ngx_http_webcall_signal_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* webcall_api_refuse ZONE rate-limited|too-large: the answer of a location
+ * that error_page sends nginx's own refusals to (limit_req's 429,
+ * client_max_body_size's 413), so that they come from the API's one table
+ * of errors and are counted in the zone for webcall_metrics. */
+static char *
+ngx_http_webcall_api_refuse(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_loc_conf_t  *wlcf = (ngx_http_webcall_loc_conf_t *) conf;
+    ngx_str_t                    *value;
+
+    value = (ngx_str_t *) cf->args->elts;
+
+    if (ngx_strcmp(value[2].data, "rate-limited") == 0) {
+        wlcf->refuse = (ngx_uint_t) webcall::room_api::error::rate_limited;
+
+    } else if (ngx_strcmp(value[2].data, "too-large") == 0) {
+        wlcf->refuse = (ngx_uint_t) webcall::room_api::error::too_large;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_api_refuse\" answers \"rate-limited\" "
+                           "(429) or \"too-large\" (413), not \"%V\"",
+                           &value[2]);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    return ngx_http_webcall_use_zone(cf, cmd, conf);
+}
+
+
+/* webcall_metrics: this location answers with the Prometheus text of
+ * every webcall zone. Who may read it is the location's business
+ * (allow/deny in the shipped webcall-server.conf). */
+static char *
+ngx_http_webcall_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return (char *) "cannot share a location with another content "
+                        "handler (proxy_pass, return, another webcall_*)";
+    }
+
+    clcf->handler = ngx_http_webcall_metrics_handler;
 
     return NGX_CONF_OK;
 }

@@ -21,6 +21,7 @@ extern "C" {
 #define NGX_HTTP_WEBCALL_PEER_ID  8
 #define NGX_HTTP_WEBCALL_TURN_URLS 16  /* at most, in webcall_turn_urls */
 #define NGX_HTTP_WEBCALL_RESUME   16
+#define NGX_HTTP_WEBCALL_BEACONS  8     /* per seat: a few per call */
 
 #define NGX_HTTP_WEBCALL_SEAT_FREE   0
 #define NGX_HTTP_WEBCALL_SEAT_LIVE   1
@@ -43,6 +44,7 @@ typedef struct {
     uint16_t                      worker;
     u_char                        state;
     u_char                        index;
+    u_char                        beacons;    /* sent by its holder */
     u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
     u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
 } ngx_http_webcall_seat_t;
@@ -78,6 +80,8 @@ typedef struct {
     ngx_queue_t                   inbox;
     ngx_uint_t                    queued;
     size_t                        bytes;
+    /* open WebSocket connections of this worker; only it writes this */
+    ngx_uint_t                    connections;
 } ngx_http_webcall_worker_slot_t;
 
 
@@ -93,6 +97,55 @@ typedef struct {
 } ngx_http_webcall_msg_t;
 
 
+/* What the module counts for webcall_metrics: counters in the zone's
+ * shared memory, so every worker's numbers add up and a reload (which
+ * reuses the zone) keeps them. Incremented with relaxed atomic adds, never
+ * under a lock; names and help texts are in ngx_http_webcall_metrics.cpp. */
+typedef enum {
+    NGX_HTTP_WEBCALL_ROOMS_CREATED = 0,
+    NGX_HTTP_WEBCALL_ROOMS_EXPIRED,
+    NGX_HTTP_WEBCALL_ROOMS_EVICTED,
+    NGX_HTTP_WEBCALL_ROOMS_REFUSED,
+    NGX_HTTP_WEBCALL_JOINS_NEW,
+    NGX_HTTP_WEBCALL_JOINS_RESUMED,
+    NGX_HTTP_WEBCALL_LEAVES,
+    NGX_HTTP_WEBCALL_GRACE_EXPIRED,
+    NGX_HTTP_WEBCALL_RELAYED_LOCAL,
+    NGX_HTTP_WEBCALL_RELAYED_CROSS,
+    NGX_HTTP_WEBCALL_RELAYED_BYTES_LOCAL,
+    NGX_HTTP_WEBCALL_RELAYED_BYTES_CROSS,
+    NGX_HTTP_WEBCALL_RATE_LIMITED_CLOSES,
+    NGX_HTTP_WEBCALL_SEND_QUEUE_OVERFLOWS,
+    NGX_HTTP_WEBCALL_IPC_DELIVERED,
+    NGX_HTTP_WEBCALL_IPC_DROPPED_FULL,
+    NGX_HTTP_WEBCALL_IPC_DROPPED_NOMEM,
+    NGX_HTTP_WEBCALL_IPC_DROPPED_GONE,
+    NGX_HTTP_WEBCALL_TURN_CREDENTIALS,
+    NGX_HTTP_WEBCALL_API_RATE_LIMITED,
+    NGX_HTTP_WEBCALL_API_TOO_LARGE,
+    NGX_HTTP_WEBCALL_NSTATS
+} ngx_http_webcall_stat_e;
+
+#define NGX_HTTP_WEBCALL_NERRORS  8     /* >= the codes of signal::error */
+
+#define NGX_HTTP_WEBCALL_BUCKETS  10    /* webcall::quality bounds, + Inf */
+
+/* The callers' beacons, folded in (docs/operations.md): histograms of setup
+ * time by path and of recovery time, calls by path, transport and first
+ * try. Nothing per person. */
+typedef struct {
+    uint64_t                      count[NGX_HTTP_WEBCALL_NSTATS];
+    uint64_t                      errors[NGX_HTTP_WEBCALL_NERRORS];
+    uint64_t                      setup[2][NGX_HTTP_WEBCALL_BUCKETS + 1];
+    uint64_t                      setup_ms[2];
+    uint64_t                      calls[2][3][2];
+    uint64_t                      recovery[NGX_HTTP_WEBCALL_BUCKETS + 1];
+    uint64_t                      recovery_ms;
+    uint64_t                      reconnects;
+    uint64_t                      beacons[3];  /* ok, malformed, over */
+} ngx_http_webcall_stats_t;
+
+
 /* The root of a zone, in shared memory. */
 typedef struct {
     ngx_rbtree_t                  rbtree;
@@ -102,11 +155,8 @@ typedef struct {
     ngx_uint_t                    rooms;
     ngx_uint_t                    generation; /* +1 on every reload */
     time_t                        full_logged;
-    uint64_t                      created_total;
-    uint64_t                      reclaimed_total;
-    uint64_t                      refused_total;
-    uint64_t                      evicted_total;  /* idle records pushed out */
     ngx_queue_t                   grace;      /* seats, by grace_until */
+    ngx_http_webcall_stats_t      stats;
 } ngx_http_webcall_shctx_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_shctx_t>);
@@ -118,6 +168,7 @@ static_assert(std::is_trivially_copyable_v<ngx_http_webcall_shctx_t>);
  * rooms. Its own mutex guards the slots and their inboxes. */
 typedef struct {
     ngx_http_webcall_worker_slot_t workers[NGX_HTTP_WEBCALL_WORKERS];
+    time_t                        drop_logged;  /* once a minute at most */
 } ngx_http_webcall_ipc_sh_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_ipc_sh_t>);
@@ -176,6 +227,9 @@ typedef struct {
     ngx_msec_t                    grace;
     ngx_uint_t                    rate_messages;
     size_t                        rate_bytes;
+    ngx_flag_t                    beacons;    /* webcall_beacons */
+    ngx_uint_t                    refuse;     /* webcall_api_refuse: an
+                                                 room_api::error, 0: none */
 } ngx_http_webcall_loc_conf_t;
 
 
@@ -231,6 +285,7 @@ ngx_http_webcall_room_t *ngx_http_webcall_room_find(
     time_t now) noexcept;
 void ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, time_t now) noexcept;
+ngx_uint_t ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept;
 
 /* ngx_http_webcall_seat.cpp */
 void ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
@@ -244,11 +299,51 @@ void ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
 ngx_int_t ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, std::string_view to,
     ngx_http_webcall_target_t *target) noexcept;
+ngx_int_t ngx_http_webcall_seat_beacon(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_uint_t seat,
+    uint64_t session) noexcept;
 ngx_uint_t ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_change_t *changes, ngx_uint_t n) noexcept;
 void ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone,
     ngx_pid_t pid) noexcept;
 int64_t ngx_http_webcall_now_ms(void) noexcept;
+
+/* ngx_http_webcall_metrics.cpp */
+ngx_int_t ngx_http_webcall_metrics_handler(ngx_http_request_t *r) noexcept;
+/* this worker's open signaling connections, +1 or -1 */
+void ngx_http_webcall_connections(ngx_http_webcall_zone_t *zone,
+    ngx_int_t delta) noexcept;
+
+static inline void
+ngx_http_webcall_count(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_stat_e stat, uint64_t n = 1) noexcept
+{
+    if (zone->sh != NULL) {
+        __atomic_fetch_add(&zone->sh->stats.count[stat], n, __ATOMIC_RELAXED);
+    }
+}
+
+static inline void
+ngx_http_webcall_add(ngx_http_webcall_zone_t *zone, uint64_t *counter,
+    uint64_t n = 1) noexcept
+{
+    (void) zone;
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static inline void
+ngx_http_webcall_count_error(ngx_http_webcall_zone_t *zone, unsigned code)
+    noexcept
+{
+    if (zone->sh != NULL && code < NGX_HTTP_WEBCALL_NERRORS) {
+        __atomic_fetch_add(&zone->sh->stats.errors[code], 1,
+                           __ATOMIC_RELAXED);
+    }
+}
+
+/* ngx_http_webcall_log.cpp */
+ngx_int_t ngx_http_webcall_log_add_variables(ngx_conf_t *cf) noexcept;
+ngx_int_t ngx_http_webcall_log_init(ngx_conf_t *cf) noexcept;
 
 /* ngx_http_webcall_module.cpp */
 /* A request header by name (case-insensitive), or NULL. */
@@ -276,5 +371,8 @@ ngx_int_t ngx_http_webcall_signal_handler(ngx_http_request_t *r) noexcept;
 void ngx_http_webcall_session_deliver(uint64_t session, const u_char *frame,
     size_t len, uint16_t close_code) noexcept;
 void ngx_http_webcall_sessions_init(void) noexcept;
+/* the peer id of the request's signaling session, once it has joined */
+ngx_int_t ngx_http_webcall_session_peer(ngx_http_request_t *r, ngx_str_t *id)
+    noexcept;
 size_t ngx_http_webcall_frame_peer_left(u_char *out, size_t cap,
     const u_char *id) noexcept;

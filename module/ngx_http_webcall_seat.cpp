@@ -86,6 +86,7 @@ ngx_http_webcall_seat_free(ngx_http_webcall_zone_t *zone,
     }
 
     seat->state = NGX_HTTP_WEBCALL_SEAT_FREE;
+    seat->beacons = 0;
     room->participants--;
 
     ch->rc = NGX_OK;
@@ -325,6 +326,7 @@ ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
         ngx_memzero(&changes[done], sizeof(ngx_http_webcall_change_t));
         ngx_http_webcall_seat_free(zone, ngx_http_webcall_seat_room(seat),
                                    seat, &changes[done]);
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_GRACE_EXPIRED);
         done++;
     }
 
@@ -371,4 +373,38 @@ ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone, ngx_pid_t pid)
             }
         }
     }
+}
+
+
+/* Whether the seat of this session may send one more beacon: a few per
+ * call, counted in the seat so that reconnecting does not reset them. */
+ngx_int_t
+ngx_http_webcall_seat_beacon(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_uint_t seat, uint64_t session)
+    noexcept
+{
+    ngx_http_webcall_room_t  *room;
+    ngx_http_webcall_seat_t  *s;
+    ngx_int_t                 rc;
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    room = ngx_http_webcall_room_find(zone, token, ngx_time());
+
+    if (room != NULL && seat < NGX_HTTP_WEBCALL_SEATS) {
+        s = &room->seats[seat];
+
+        if (s->state == NGX_HTTP_WEBCALL_SEAT_LIVE && s->session == session
+            && s->pid == ngx_pid && s->beacons < NGX_HTTP_WEBCALL_BEACONS)
+        {
+            s->beacons++;
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
 }

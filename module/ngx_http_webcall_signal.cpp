@@ -19,6 +19,9 @@
 #include "base58.h"
 #include "rate_window.h"
 #include "signal_msg.h"
+#include "call_quality.h"
+#include "log_redact.h"
+#include "prom_text.h"
 #include "turn_credentials.h"
 #include "ws_frame.h"
 #include "ws_handshake.h"
@@ -68,6 +71,8 @@ typedef struct {
 
     ngx_uint_t                     seat;
     u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
+    /* the room as logs name it ($webcall_room), never the token */
+    u_char                         room_fp[webcall::log_redact::fingerprint_len];
 
     unsigned                       joined:1;
     unsigned                       left:1;
@@ -119,6 +124,8 @@ static void ngx_http_webcall_join(ngx_http_webcall_session_t *s,
 static void ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     const sig::client_msg &m, std::string_view text) noexcept;
 static void ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_beacon(ngx_http_webcall_session_t *s,
+    const sig::beacon &b) noexcept;
 static void ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s)
     noexcept;
 static std::string_view ngx_http_webcall_ice_servers(
@@ -153,6 +160,24 @@ ngx_http_webcall_sessions_init(void) noexcept
                     &ngx_http_webcall_sessions_sentinel,
                     ngx_rbtree_insert_value);
     ngx_http_webcall_next_session = 1;
+}
+
+
+ngx_int_t
+ngx_http_webcall_session_peer(ngx_http_request_t *r, ngx_str_t *id) noexcept
+{
+    ngx_http_webcall_session_t  *s;
+
+    s = (ngx_http_webcall_session_t *)
+            ngx_http_get_module_ctx(r, ngx_http_webcall_module);
+    if (s == NULL || !s->joined) {
+        return NGX_DECLINED;
+    }
+
+    id->data = s->peer_id;
+    id->len = NGX_HTTP_WEBCALL_PEER_ID;
+
+    return NGX_OK;
 }
 
 
@@ -432,6 +457,15 @@ ngx_http_webcall_session_start(ngx_http_request_t *r,
     ngx_http_set_ctx(r, s, ngx_http_webcall_module);
 
     ngx_rbtree_insert(&ngx_http_webcall_sessions, &s->node);
+    ngx_http_webcall_connections(s->zone, 1);
+
+    webcall::log_redact::fingerprint(
+        webcall::log_redact::find_token(std::string_view(
+            (const char *) r->uri.data, r->uri.len)), (char *) s->room_fp);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "webcall: WebSocket open, room %*s",
+                   sizeof(s->room_fp), s->room_fp);
 
     /* bytes the client sent right after its handshake are not lost */
     if (r->header_in->pos < r->header_in->last) {
@@ -529,6 +563,13 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
     }
 
     ngx_rbtree_delete(&ngx_http_webcall_sessions, &s->node);
+    ngx_http_webcall_connections(s->zone, -1);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "webcall: WebSocket closed, room %*s, %s",
+                   sizeof(s->room_fp), s->room_fp,
+                   s->joined && !s->left ? "seat kept for its grace period"
+                                         : "no seat held");
 
     ngx_free(s->msg);
     ngx_free(s->out);
@@ -845,6 +886,9 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
     case sig::msg_type::ice_servers:
         ngx_http_webcall_refresh_ice(s);
         break;
+    case sig::msg_type::beacon:
+        ngx_http_webcall_beacon(s, res.msg.beacon);
+        break;
     default:
         ngx_http_webcall_relay(s, res.msg, text);
         break;
@@ -932,6 +976,15 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
 
     s->joined = 1;
     s->seat = ch.seat;
+    ngx_http_webcall_count(s->zone, ch.resumed ? NGX_HTTP_WEBCALL_JOINS_RESUMED
+                                               : NGX_HTTP_WEBCALL_JOINS_NEW);
+
+    ngx_log_debug7(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+                   "webcall: join room %*s: peer %*s, seat %ui, %s, "
+                   "%ui others",
+                   sizeof(s->room_fp), s->room_fp,
+                   (size_t) NGX_HTTP_WEBCALL_PEER_ID, ch.id, ch.seat,
+                   ch.resumed ? "resumed" : "new", ch.npeers);
     ngx_memcpy(s->peer_id, ch.id, NGX_HTTP_WEBCALL_PEER_ID);
 
     for (i = 0; i < ch.npeers; i++) {
@@ -1080,6 +1133,9 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
 
     len = webcall::turn::ice_servers_json(urls, n, {user, ulen},
                                           {cred, sizeof(cred)}, out, cap);
+    if (len > 0 && wmcf->turn_secret.len > 0) {
+        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_TURN_CREDENTIALS);
+    }
 
     return len ? std::string_view(out, len) : std::string_view("[]");
 }
@@ -1145,8 +1201,27 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
         return;
     }
 
-    ngx_http_webcall_deliver(s->zone, &to, ngx_http_webcall_scratch, h + len,
-                             0, s->request->connection->log);
+    ngx_log_debug8(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+                   "webcall: relay %*s, room %*s, %*s to %*s",
+                   sig::type_name(m.type).size(), sig::type_name(m.type).data(),
+                   sizeof(s->room_fp), s->room_fp,
+                   (size_t) NGX_HTTP_WEBCALL_PEER_ID, s->peer_id,
+                   m.to.view().size(), m.to.view().data());
+
+    if (ngx_http_webcall_deliver(s->zone, &to, ngx_http_webcall_scratch,
+                                 h + len, 0, s->request->connection->log)
+        == NGX_OK)
+    {
+        if (to.pid == ngx_pid) {
+            ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_RELAYED_LOCAL);
+            ngx_http_webcall_count(s->zone,
+                                   NGX_HTTP_WEBCALL_RELAYED_BYTES_LOCAL, len);
+        } else {
+            ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_RELAYED_CROSS);
+            ngx_http_webcall_count(s->zone,
+                                   NGX_HTTP_WEBCALL_RELAYED_BYTES_CROSS, len);
+        }
+    }
 }
 
 
@@ -1182,12 +1257,69 @@ ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
                                 &ch);
     s->left = 1;
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+                   "webcall: bye, room %*s, peer %*s",
+                   sizeof(s->room_fp), s->room_fp,
+                   (size_t) NGX_HTTP_WEBCALL_PEER_ID, s->peer_id);
+
     if (ch.rc == NGX_OK) {
+        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_LEAVES);
         len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame), ch.id);
         ngx_http_webcall_tell(s, &ch, frame, len);
     }
 
     ngx_http_webcall_close(s, 1000, "bye");
+}
+
+
+/* A caller's beacon, folded into the zone's histograms and counters; a
+ * few per seat (ngx_http_webcall_seat_beacon), nothing kept per person. */
+static void
+ngx_http_webcall_beacon(ngx_http_webcall_session_t *s, const sig::beacon &b)
+    noexcept
+{
+    ngx_http_webcall_stats_t  *st;
+    ngx_uint_t                 path;
+
+    if (!s->conf->beacons) {
+        return;
+    }
+
+    st = &s->zone->sh->stats;
+
+    if (ngx_http_webcall_seat_beacon(s->zone, &s->room, s->seat, s->node.key)
+        != NGX_OK)
+    {
+        ngx_http_webcall_add(s->zone, &st->beacons[2]);
+        return;
+    }
+
+    ngx_http_webcall_add(s->zone, &st->beacons[0]);
+
+    if (b.phase == sig::beacon_phase::setup) {
+        path = (ngx_uint_t) b.path;
+        ngx_http_webcall_add(s->zone, &st->setup[path][
+            webcall::prom::bucket_of({webcall::quality::setup_bounds,
+                                      webcall::quality::buckets},
+                                     b.ms / 1000.0)]);
+        ngx_http_webcall_add(s->zone, &st->setup_ms[path], b.ms);
+        ngx_http_webcall_add(s->zone,
+            &st->calls[path][(ngx_uint_t) b.transport][b.first_try ? 1 : 0]);
+
+    } else {
+        ngx_http_webcall_add(s->zone, &st->recovery[
+            webcall::prom::bucket_of({webcall::quality::recovery_bounds,
+                                      webcall::quality::buckets},
+                                     b.ms / 1000.0)]);
+        ngx_http_webcall_add(s->zone, &st->recovery_ms, b.ms);
+        ngx_http_webcall_add(s->zone, &st->reconnects, b.reconnects);
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+                   "webcall: beacon, room %*s: %s %uD ms",
+                   sizeof(s->room_fp), s->room_fp,
+                   b.phase == sig::beacon_phase::setup ? "setup" : "recovery",
+                   b.ms);
 }
 
 
@@ -1200,6 +1332,14 @@ ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e,
     size_t           len;
 
     info = sig::describe(e);
+    ngx_http_webcall_count_error(s->zone, (unsigned) e);
+    if (e == sig::error::bad_beacon) {
+        ngx_http_webcall_add(s->zone, &s->zone->sh->stats.beacons[1]);
+    }
+    if (e == sig::error::rate_limited) {
+        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_RATE_LIMITED_CLOSES);
+    }
+
     len = sig::build_error(text, sizeof(text), e, message);
     (void) ngx_http_webcall_send_text(s, text, len);
 
@@ -1322,6 +1462,7 @@ ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "webcall: closing a client that reads too slowly "
                       "(%uz bytes queued)", used);
+        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_SEND_QUEUE_OVERFLOWS);
         ngx_http_webcall_close(s, 1008, "send queue full");
         return NGX_DECLINED;
     }

@@ -302,7 +302,7 @@ ngx_http_webcall_evict_idle(ngx_http_webcall_zone_t *zone) noexcept
         if (!ngx_queue_empty(queues[i])) {
             ngx_http_webcall_room_free(zone, ngx_queue_data(
                 ngx_queue_last(queues[i]), ngx_http_webcall_room_t, queue));
-            zone->sh->evicted_total++;
+            ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_EVICTED);
             return 1;
         }
     }
@@ -343,7 +343,7 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     }
 
     if (node == NULL) {
-        zone->sh->refused_total++;
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_REFUSED);
         return NULL;
     }
 
@@ -366,7 +366,6 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_store(zone, room, rec);
 
     zone->sh->rooms++;
-    zone->sh->created_total++;
 
     return room;
 }
@@ -381,7 +380,6 @@ ngx_http_webcall_room_free(ngx_http_webcall_zone_t *zone,
     ngx_slab_free_locked(zone->shpool, ngx_http_webcall_node(room));
 
     zone->sh->rooms--;
-    zone->sh->reclaimed_total++;
 }
 
 
@@ -411,6 +409,7 @@ ngx_http_webcall_expire(ngx_http_webcall_zone_t *zone, time_t now,
             }
 
             ngx_http_webcall_room_free(zone, room);
+            ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_EXPIRED);
         }
     }
 }
@@ -443,6 +442,7 @@ ngx_http_webcall_room_find(ngx_http_webcall_zone_t *zone,
         }
 
         ngx_http_webcall_room_free(zone, room);
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_EXPIRED);
         return NULL;
     }
 
@@ -536,6 +536,7 @@ ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
 
         if (!policy::link_valid(rec, now)) {
             ngx_http_webcall_room_free(zone, room);
+            ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_EXPIRED);
             rc = NGX_DECLINED;
 
         } else {
@@ -566,4 +567,29 @@ ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/* For /api/health: whether a new room would find space now, after what is
+ * due to expire has gone (as a creation would do). */
+ngx_uint_t
+ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept
+{
+    void    *p;
+    size_t   size;
+
+    size = offsetof(ngx_rbtree_node_t, color) + sizeof(ngx_http_webcall_room_t);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_http_webcall_expire(zone, ngx_time(), 16);
+
+    p = ngx_slab_alloc_locked(zone->shpool, size);
+    if (p != NULL) {
+        ngx_slab_free_locked(zone->shpool, p);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return p == NULL;
 }

@@ -15,6 +15,7 @@ apt_packages=(
     iptables libnetfilter-queue-dev  # the simulated internet's delay line
                                # (this kernel has no netem: tests/lib/delayline.c)
     debhelper dpkg-dev fakeroot lintian      # make deb
+    prometheus                 # the metrics test: the server and promtool
     curl openssl ca-certificates
     python3                    # the hardening test's local attacker (abstract sockets)
 )

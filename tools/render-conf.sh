@@ -51,6 +51,7 @@ fi
 printf '%s\n%s\n' "$http_conf" "${EXTRA_HTTP:-}" > "$run_dir/webcall-http.conf"
 
 sed -e "s#/usr/share/webcall/web#$web_root#" \
+    -e "s#/var/log/nginx/#$run_dir/#" \
     "$top/deploy/nginx/webcall-server.conf" > "$run_dir/webcall-server.conf"
 printf '%s\n' "${EXTRA_SERVER:-}" >> "$run_dir/webcall-server.conf"
 

@@ -76,6 +76,10 @@ describe(error e) noexcept
         return {503, "zone-full",
                 "The server has no space for new rooms right now; "
                 "try again in a few minutes."};
+    case error::rate_limited:
+        return {429, "rate-limited",
+                "Too many new rooms from your address; wait a minute and "
+                "try again."};
     case error::internal:
         break;
     }

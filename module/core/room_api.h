@@ -22,6 +22,7 @@ enum class error {
     unsupported_media_type,
     cross_site,
     zone_full,
+    rate_limited,
     internal
 };
 

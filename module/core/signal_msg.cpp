@@ -110,6 +110,7 @@ constexpr struct {
     {"candidate", msg_type::candidate},
     {"bye", msg_type::bye},
     {"ice-servers", msg_type::ice_servers},
+    {"beacon", msg_type::beacon},
 };
 
 std::optional<msg_type> type_of(const json_t* v) noexcept
@@ -161,10 +162,70 @@ bool has_payload(const json_t* root, msg_type type) noexcept
     return json_is_string(sdp) && json_string_length(sdp) > 0;
 }
 
+// An integer in [0, max], not a float or a string of one.
+bool read_count(const json_t* root, const char* key, uint32_t max,
+                uint32_t* out) noexcept
+{
+    const json_t* v = json_object_get(root, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0
+        || json_integer_value(v) > (json_int_t) max)
+        return false;
+    *out = (uint32_t) json_integer_value(v);
+    return true;
+}
+
+// One of names (an array of n), as its index.
+bool read_choice(const json_t* root, const char* key,
+                 const std::string_view* names, size_t n, uint8_t* out)
+    noexcept
+{
+    const json_t* v = json_object_get(root, key);
+    if (!json_is_string(v))
+        return false;
+    for (size_t i = 0; i < n; ++i) {
+        if (string_of(v) == names[i]) {
+            *out = (uint8_t) i;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Exactly the keys of its phase: a beacon is small and carries nothing
+// else (no id, no address, no user agent) by construction.
+bool read_beacon(const json_t* root, beacon& b) noexcept
+{
+    static const std::string_view phases[] = {"setup", "recovery"};
+    static const std::string_view paths[] = {"direct", "relayed"};
+    static const std::string_view transports[] = {"udp", "tcp", "tls"};
+    uint8_t phase, path, transport;
+
+    if (!read_choice(root, "phase", phases, 2, &phase)
+        || !read_count(root, "ms", beacon_ms_max, &b.ms))
+        return false;
+    b.phase = (beacon_phase) phase;
+    if (b.phase == beacon_phase::recovery) {
+        return json_object_size(root) == 4
+            && read_count(root, "reconnects", beacon_reconnects_max,
+                          &b.reconnects);
+    }
+    const json_t* first = json_object_get(root, "firstTry");
+    if (json_object_size(root) != 6 || !json_is_boolean(first)
+        || !read_choice(root, "path", paths, 2, &path)
+        || !read_choice(root, "transport", transports, 3, &transport))
+        return false;
+    b.first_try = json_is_true(first);
+    b.path = (beacon_path) path;
+    b.transport = (beacon_transport) transport;
+    return true;
+}
+
 bool read_fields(const json_t* root, client_msg& msg) noexcept
 {
     if (msg.type == msg_type::join)
         return read_resume(root, msg);
+    if (msg.type == msg_type::beacon)
+        return read_beacon(root, msg.beacon);
     if (!is_relayed(msg.type))
         return true;
     return read_to(root, msg) && has_payload(root, msg.type);
@@ -182,7 +243,8 @@ parse_result validate(const json_t* root) noexcept
     parse_result r;
     r.msg.type = *type;
     if (!read_fields(root, r.msg))
-        return failed(error::bad_message);
+        return failed(*type == msg_type::beacon ? error::bad_beacon
+                                                : error::bad_message);
     return r;
 }
 
@@ -251,6 +313,8 @@ error_info describe(error e) noexcept
     case error::rate_limited:
         return {"rate-limited", "too many messages",
                 close_code::rate_limited};
+    case error::bad_beacon:
+        return {"bad-beacon", "malformed or oversized beacon", std::nullopt};
     }
     return describe(error::bad_message);
 }
@@ -284,6 +348,8 @@ parse_result parse_client(std::string_view text, size_t max_bytes) noexcept
         return failed(error::bad_message);
     parse_result r = validate(root);
     json_decref(root);
+    if (r && r.msg.type == msg_type::beacon && text.size() > beacon_max)
+        return failed(error::bad_beacon);
     return r;
 }
 

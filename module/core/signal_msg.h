@@ -22,9 +22,30 @@ bool valid_peer_ref(std::string_view s) noexcept;  // 1-16 base58 characters
 bool valid_resume(std::string_view s) noexcept;    // 16-64 base58 characters
 
 // ice_servers: a joined participant asks for fresh TURN credentials (before
-// an ICE restart in a long call); answered to it alone.
+// an ICE restart in a long call); answered to it alone. beacon: how a call
+// phase went, for the operator's metrics; folded into counters, never kept.
 enum class msg_type : uint8_t { join, offer, answer, candidate, bye,
-                                ice_servers };
+                                ice_servers, beacon };
+
+// A beacon: one per call phase. setup: how long until the first media
+// flowed, whether at the first try, and over which path; recovery: how
+// long an outage lasted and how many ICE restarts it took.
+inline constexpr size_t beacon_max = 256;        // bytes of its JSON text
+inline constexpr uint32_t beacon_ms_max = 600000;
+inline constexpr uint32_t beacon_reconnects_max = 100;
+
+enum class beacon_phase : uint8_t { setup, recovery };
+enum class beacon_path : uint8_t { direct, relayed };
+enum class beacon_transport : uint8_t { udp, tcp, tls };
+
+struct beacon {
+    beacon_phase     phase = beacon_phase::setup;
+    uint32_t         ms = 0;
+    bool             first_try = false;          // setup
+    beacon_path      path = beacon_path::direct;  // setup
+    beacon_transport transport = beacon_transport::udp;  // setup
+    uint32_t         reconnects = 0;             // recovery
+};
 
 constexpr bool is_relayed(msg_type t) noexcept
 {
@@ -41,6 +62,7 @@ enum class error : uint8_t {
     room_full,
     too_large,
     rate_limited,
+    bad_beacon,      // not fatal: the call does not depend on it
 };
 
 enum class close_code : uint16_t {
@@ -90,6 +112,7 @@ struct client_msg {
     msg_type type = msg_type::bye;
     short_text<peer_ref_max> to;    // set for offer, answer, candidate
     short_text<resume_max> resume;  // join only; empty when not given
+    struct beacon beacon;           // beacon only
 };
 
 struct parse_result {

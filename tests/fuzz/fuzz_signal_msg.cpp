@@ -83,7 +83,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     // message must work, so join and bye exercise it too.
     if (r)
         check_relay(text, r);
-    require(r || r.err == error::bad_message || r.err == error::too_large);
+    require(r || r.err == error::bad_message || r.err == error::too_large
+            || r.err == error::bad_beacon);
+    // A beacon that passes is small and in range; a refused one is only
+    // ever refused as a beacon when its type says so.
+    if (r && r.msg.type == msg_type::beacon) {
+        require(text.size() <= beacon_max);
+        require(r.msg.beacon.ms <= beacon_ms_max);
+        require(r.msg.beacon.reconnects <= beacon_reconnects_max);
+    }
+    if (!r && r.err == error::bad_beacon)
+        require(text.find("beacon") != std::string_view::npos);
     check_error_text(text);
     return 0;
 }

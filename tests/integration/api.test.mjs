@@ -391,6 +391,11 @@ describe('a full zone', () => {
             }
         }
         assert.ok(full, `still no 503 after ${rooms.length} rooms in a 64k zone`);
+        // /api/health says so, with the reason
+        const health = await request(ngx.base, '/api/health');
+        assert.equal(health.status, 503, show(health));
+        assert.equal(health.json.status, 'unavailable');
+        assert.equal(health.json.reason, 'zone-full');
         t.diagnostic(`${rooms.length} rooms fit in a 64k zone`);
         assert.ok(rooms.length >= 10, `only ${rooms.length} rooms fit in 64k`);
         assertApiReply(full, 503, 'zone-full');

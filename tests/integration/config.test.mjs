@@ -103,6 +103,26 @@ describe('nginx -t refuses', () => {
         await assertRefused(conf({ api: 'nosuchzone' }), ['webcall_api', 'nosuchzone']);
     });
 
+    it('webcall_api_refuse with an answer it does not know', async () => {
+        await assertRefused(conf({ api: 'webcall; } location @refused { webcall_api_refuse webcall slow-down' }),
+            ['webcall_api_refuse', '"rate-limited" (429) or "too-large" (413)', 'slow-down']);
+    });
+
+    it('webcall_api_refuse naming an unknown zone', async () => {
+        await assertRefused(conf({ api: 'webcall; } location @refused { webcall_api_refuse nosuchzone rate-limited' }),
+            ['webcall_api_refuse', 'nosuchzone']);
+    });
+
+    it('webcall_metrics in a location that already has a content handler', async () => {
+        await assertRefused(conf({ api: 'webcall; } location = /metrics { webcall_signal webcall; webcall_metrics' }),
+            ['webcall_metrics', 'cannot share a location with another content handler']);
+    });
+
+    it('webcall_metrics with a parameter', async () => {
+        await assertRefused(conf({ api: 'webcall; } location = /metrics { webcall_metrics on' }),
+            ['invalid number of arguments', 'webcall_metrics']);
+    });
+
     it('webcall_signal naming an unknown zone', async () => {
         await assertRefused(conf({ signal: 'nosuchzone' }), ['webcall_signal', 'nosuchzone']);
     });

@@ -196,6 +196,11 @@ describe('the Debian package in the machine\'s own nginx', () => {
         assert.ok(exists('/usr/lib/nginx/modules/ngx_http_webcall_module.so'));
         assert.ok(exists('/usr/share/webcall/web/index.html'));
         assert.ok(exists('/usr/share/webcall/turn/render.sh') && exists('/usr/share/webcall/turn/turnserver.conf.template'));
+        for (const f of ['prometheus.yml', 'webcall.rules.yml', 'grafana-dashboard.json']) {
+            assert.ok(exists(`/usr/share/webcall/prometheus/${f}`), f);
+        }
+        assert.ok(exists('/usr/share/doc/libnginx-mod-http-webcall/operations.md') ||
+                  exists('/usr/share/doc/libnginx-mod-http-webcall/operations.md.gz'));
         const conffiles = (await sh('dpkg-query', ['-W', '-f=${Conffiles}', PKG])).output;
         for (const f of ['webcall-http.conf', 'webcall-server.conf']) assert.match(conffiles, new RegExp(`/etc/nginx/snippets/${f}`));
         const st = fs.statSync('/etc/webcall/secret');

@@ -96,7 +96,8 @@ every_error_has_status_code_and_sentence(void **)
                          error::bad_participants, error::bad_token,
                          error::not_found, error::method_not_allowed,
                          error::too_large, error::unsupported_media_type,
-                         error::zone_full, error::internal};
+                         error::zone_full, error::rate_limited,
+                         error::cross_site, error::internal};
 
     for (error e : all) {
         error_info info = describe(e);
@@ -107,6 +108,8 @@ every_error_has_status_code_and_sentence(void **)
 
     assert_int_equal(describe(error::zone_full).status, 503);
     assert_int_equal(describe(error::not_found).status, 404);
+    assert_int_equal(describe(error::rate_limited).status, 429);
+    assert_true(describe(error::rate_limited).code == "rate-limited");
 }
 
 static void

@@ -460,6 +460,75 @@ void builders_report_small_buffer(void**)
     }
 }
 
+// --- beacons -----------------------------------------------------------------
+
+void assert_bad_beacon(string_view text)
+{
+    parse_result r = parse(text);
+    if (r || *r.err != error::bad_beacon)
+        fail_msg("accepted or wrong error: %.*s", static_cast<int>(text.size()),
+                 text.data());
+}
+
+void setup_beacon_is_read_whole(void**)
+{
+    parse_result r = parse(R"({"type":"beacon","phase":"setup","ms":812,)"
+                           R"("firstTry":true,"path":"relayed","transport":"tls"})");
+    assert_true(static_cast<bool>(r));
+    assert_true(r.msg.type == msg_type::beacon);
+    assert_true(r.msg.beacon.phase == beacon_phase::setup);
+    assert_int_equal(r.msg.beacon.ms, 812);
+    assert_true(r.msg.beacon.first_try);
+    assert_true(r.msg.beacon.path == beacon_path::relayed);
+    assert_true(r.msg.beacon.transport == beacon_transport::tls);
+}
+
+void recovery_beacon_is_read_whole(void**)
+{
+    parse_result r = parse(R"({"type":"beacon","phase":"recovery","ms":2300,"reconnects":2})");
+    assert_true(static_cast<bool>(r));
+    assert_true(r.msg.beacon.phase == beacon_phase::recovery);
+    assert_int_equal(r.msg.beacon.ms, 2300);
+    assert_int_equal(r.msg.beacon.reconnects, 2);
+}
+
+void malformed_beacons_are_bad_beacon_and_not_fatal(void**)
+{
+    const char* bad[] = {
+        R"({"type":"beacon"})",
+        R"({"type":"beacon","phase":"lunch","ms":1})",
+        R"({"type":"beacon","phase":"recovery","ms":-1,"reconnects":0})",
+        R"({"type":"beacon","phase":"recovery","ms":600001,"reconnects":0})",
+        R"({"type":"beacon","phase":"recovery","ms":1.5,"reconnects":0})",
+        R"({"type":"beacon","phase":"recovery","ms":"100","reconnects":0})",
+        R"({"type":"beacon","phase":"recovery","ms":100,"reconnects":101})",
+        R"({"type":"beacon","phase":"recovery","ms":100})",
+        // anything more is refused: nothing that could name a person
+        R"({"type":"beacon","phase":"recovery","ms":100,"reconnects":0,"ua":"x"})",
+        R"({"type":"beacon","phase":"setup","ms":1,"firstTry":1,"path":"direct","transport":"udp"})",
+        R"({"type":"beacon","phase":"setup","ms":1,"firstTry":true,"path":"moon","transport":"udp"})",
+        R"({"type":"beacon","phase":"setup","ms":1,"firstTry":true,"path":"direct","transport":"sctp"})",
+        R"({"type":"beacon","phase":"setup","ms":1,"firstTry":true,"path":"direct"})",
+        R"({"type":"beacon","phase":"setup","ms":1,"firstTry":true,"path":"direct","transport":"udp","ip":"1.2.3.4"})",
+    };
+    for (const char* b : bad)
+        assert_bad_beacon(b);
+    assert_false(describe(error::bad_beacon).close.has_value());
+}
+
+void oversized_beacon_is_bad_beacon(void**)
+{
+    std::string text = R"({"type":"beacon","phase":"recovery","ms":100,"reconnects":0})";
+    text.insert(1, std::string(beacon_max, ' '));
+    assert_bad_beacon(text);
+}
+
+void beacon_before_join_is_out_of_order(void**)
+{
+    assert_true(check_order(false, msg_type::beacon).has_value());
+    assert_false(check_order(true, msg_type::beacon).has_value());
+}
+
 // --- errors and close codes ---------------------------------------------
 
 void check_error(error e, string_view code, std::optional<int> close)
@@ -479,6 +548,7 @@ void error_table_matches_the_protocol(void**)
     check_error(error::room_full, "room-full", 4409);
     check_error(error::too_large, "too-large", 1009);
     check_error(error::rate_limited, "rate-limited", 4429);
+    check_error(error::bad_beacon, "bad-beacon", std::nullopt);
 }
 
 void unknown_peer_is_not_found_but_not_fatal(void**)
@@ -580,6 +650,11 @@ int main()
         cmocka_unit_test(type_names_match_the_wire),
         cmocka_unit_test(ice_servers_request_is_valid_after_join_only),
         cmocka_unit_test(ice_servers_reply_carries_the_array),
+        cmocka_unit_test(setup_beacon_is_read_whole),
+        cmocka_unit_test(recovery_beacon_is_read_whole),
+        cmocka_unit_test(malformed_beacons_are_bad_beacon_and_not_fatal),
+        cmocka_unit_test(oversized_beacon_is_bad_beacon),
+        cmocka_unit_test(beacon_before_join_is_out_of_order),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -9,6 +9,7 @@
 import { initialBitrate, nextBitrate, classify, type BitrateState, type Quality } from './bitrate.js';
 import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, type LinkView } from './recovery.js';
 import { renewAt, turnExpiry } from './credentials.js';
+import { BEACONS_PER_PAGE, pageReloaded, pathOf, recoveryBeacon, setupBeacon, type Beacon, type PathInfo } from './beacon.js';
 
 export type PeerLink = LinkView;
 
@@ -80,6 +81,8 @@ export interface PeerHooks {
     replace(p: Peer): void;
     // 'relay' forces every path through TURN (?relay=1, the relay self-test).
     policy: RTCIceTransportPolicy;
+    // How a call phase went, for the operator's metrics (beacon.ts).
+    beacon(b: Beacon): void;
 }
 
 const TICK_MS = 1000;
@@ -134,6 +137,13 @@ export class Peer {
     // When we first tried to reach this person, over every connection
     // since (a replacement keeps it): "blocked" counts from here.
     connectingSince = Date.now();
+    // For the beacons: this connection replaces one that never came up
+    // (so the call did not work at the first try); or, replacing one that
+    // worked, when that one was lost and how many restarts it had tried.
+    retried = false;
+    outageSince: number | null = null;
+    priorRestarts = 0;
+    private remoteClosedAt: number | null = null;
 
     constructor(id: string, self: string, ice: RTCIceServer[], initiator: boolean,
                 local: LocalTracks, send: Send, ev: PeerEvents, hooks: PeerHooks) {
@@ -214,8 +224,11 @@ export class Peer {
         const pc = this.pc;
         const up = isUp(pc.iceConnectionState, pc.connectionState) && !this.silent;
         if (up) {
-            if (this.everConnected && this.badSince !== null && now - this.badSince >= DISCONNECTED_MS) {
+            if (!this.everConnected) {
+                this.firstUp(now);
+            } else if (this.badSince !== null && now - this.badSince >= DISCONNECTED_MS) {
                 this.afterOutage(now);
+                this.hooks.beacon(recoveryBeacon(now - this.badSince, this.restarts));
             }
             this.everConnected = true;
             this.wasConnected = true;
@@ -248,6 +261,49 @@ export class Peer {
             this.refreshed = true;
             void this.refreshIce();
         }
+    }
+
+    // The first media on this connection: a call set up (how long since we
+    // first tried to reach this person, at the first try or not, over which
+    // path), or, on a connection that replaces one that worked, a call
+    // recovered.
+    private firstUp(now: number): void {
+        if (this.wasConnected) {
+            this.hooks.beacon(recoveryBeacon(now - (this.outageSince ?? this.connectingSince), this.priorRestarts + 1));
+            return;
+        }
+        const ms = now - this.connectingSince;
+        const firstTry = !this.retried && this.restarts === 0 && !pageReloaded();
+        void this.pathInfo().then((p) => {
+            if (p) this.hooks.beacon(setupBeacon(ms, firstTry, p));
+        });
+    }
+
+    // The selected path; right after the connection comes up the stats
+    // may not name it yet, so once more a little later.
+    private async pathInfo(): Promise<PathInfo | null> {
+        for (let i = 0; i < 3 && !this.closed; i++) {
+            try {
+                const stats: Record<string, unknown>[] = [];
+                (await this.pc.getStats()).forEach((r: Record<string, unknown>) => stats.push(r));
+                const p = pathOf(stats);
+                if (p) return p;
+            } catch {
+                return null;
+            }
+            await new Promise((r) => window.setTimeout(r, 500));
+        }
+        return null;
+    }
+
+    // When this connection was lost (for the beacon of the one replacing
+    // it), and how many ICE restarts it had tried.
+    lostAt(now: number): number {
+        return this.badSince ?? this.remoteClosedAt ?? now;
+    }
+
+    restartCount(): number {
+        return this.restarts;
     }
 
     // The path is back after an outage (seen by either side: ours came back,
@@ -401,6 +457,7 @@ export class Peer {
         this.channel = ch;
         ch.onopen = () => {
             this.remoteClosed = false;
+            this.remoteClosedAt = null;
             this.ev.channelOpen(this.id);
         };
         // The other side closed its end (a reload, a closed tab): say
@@ -409,6 +466,7 @@ export class Peer {
         ch.onclose = () => {
             if (this.closed) return;
             this.remoteClosed = true;
+            this.remoteClosedAt ??= Date.now();
             this.updateLink(Date.now());
         };
         ch.onmessage = (e) => {
@@ -564,6 +622,7 @@ export class PeerManager {
     private readonly freshIce: () => Promise<RTCIceServer[] | null>;
     policy: RTCIceTransportPolicy = 'all';
     private renewTimer = 0;
+    private beacons = 0;             // sent by this page (BEACONS_PER_PAGE)
 
     constructor(send: Send, ev: PeerEvents, onGone: (id: string) => void,
                 freshIce: () => Promise<RTCIceServer[] | null> = async () => null) {
@@ -659,18 +718,16 @@ export class PeerManager {
         if (!this.peers.has(from) && pcId && this.orphans.size > 0) this.adopt(from, pcId, m);
         let p = this.peers.get(from);
         if (m['type'] === 'offer') {
-            let was = false;
-            let since: number | undefined;
+            let old: Peer | undefined;
             if (p && p.remotePcId !== null && pcId !== null && p.remotePcId !== pcId) {
                 // The other side started afresh (a reload, or it gave up the
                 // old connection): ours is replaced without a word of "left".
-                was = p.hasConnected();
-                since = p.connectingSince;
+                old = p;
                 p.close();
                 this.peers.delete(from);
                 p = undefined;
             }
-            if (!p) p = this.create(from, false, was, was ? undefined : since);
+            if (!p) p = old ? this.succeed(old, false) : this.create(from, false);
             if (pcId) p.remotePcId = pcId;
             if (typeof m['sdp'] === 'string') void p.onDescription('offer', m['sdp']);
         } else if (m['type'] === 'answer') {
@@ -733,6 +790,10 @@ export class PeerManager {
             },
             replace: (old) => this.replace(old),
             policy: this.policy,
+            beacon: (b) => {
+                if (this.beacons >= BEACONS_PER_PAGE) return;
+                if (this.send(b)) this.beacons++;
+            },
         };
         const p = new Peer(id, this.self, this.ice, initiator, this.local, this.send, this.ev, hooks);
         p.wasConnected = wasConnected;
@@ -749,8 +810,22 @@ export class PeerManager {
         if (this.peers.get(old.id) !== old) return;
         old.close();
         this.peers.delete(old.id);
-        // Shown as "lost" only if the old one ever carried the call.
+        this.succeed(old, true);
+    }
+
+    // The connection that takes a closed one's place. Shown as "lost" (and
+    // counted as a recovery) only if the old one ever carried the call;
+    // otherwise the setup goes on, no longer at the first try.
+    private succeed(old: Peer, initiator: boolean): Peer {
+        const now = Date.now();
         const was = old.hasConnected();
-        this.create(old.id, true, was, was ? undefined : old.connectingSince);
+        const p = this.create(old.id, initiator, was, was ? undefined : old.connectingSince);
+        if (was) {
+            p.outageSince = old.lostAt(now);
+            p.priorRestarts = old.restartCount();
+        } else {
+            p.retried = true;
+        }
+        return p;
     }
 }

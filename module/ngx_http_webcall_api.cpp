@@ -9,12 +9,14 @@
 
 #include "log_redact.h"
 #include "room_api.h"
+#include "signal_msg.h"
 
 #include <cstring>
 
 
 namespace api = webcall::room_api;
 namespace token = webcall::room_token;
+namespace sig = webcall::signal;
 
 
 static ngx_int_t ngx_http_webcall_api_create(ngx_http_request_t *r) noexcept;
@@ -22,7 +24,14 @@ static void ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept;
 static ngx_int_t ngx_http_webcall_api_get(ngx_http_request_t *r,
     ngx_str_t *text) noexcept;
 static ngx_int_t ngx_http_webcall_api_health(ngx_http_request_t *r) noexcept;
-static ngx_int_t ngx_http_webcall_api_read_only(ngx_http_request_t *r)
+static ngx_int_t ngx_http_webcall_api_read_only(ngx_http_request_t *r,
+    const char *allow) noexcept;
+static ngx_int_t ngx_http_webcall_api_end(ngx_http_request_t *r,
+    ngx_str_t *text) noexcept;
+static ngx_int_t ngx_http_webcall_api_verify(ngx_http_request_t *r,
+    ngx_http_webcall_main_conf_t *wmcf, std::string_view text,
+    token::room *room) noexcept;
+static ngx_int_t ngx_http_webcall_api_no_content(ngx_http_request_t *r)
     noexcept;
 static ngx_int_t ngx_http_webcall_api_error(ngx_http_request_t *r,
     api::error e, const char *detail) noexcept;
@@ -50,10 +59,12 @@ ngx_http_webcall_api_zone(ngx_http_request_t *r) noexcept
 }
 
 
-/* A GET or HEAD resource: the body is discarded, any other method is 405.
- * NGX_DECLINED when the request may go on. */
+/* A GET or HEAD request: the body is discarded, any other method is 405
+ * (allow: what the resource takes). NGX_DECLINED when the request may go
+ * on. */
 static ngx_int_t
-ngx_http_webcall_api_read_only(ngx_http_request_t *r) noexcept
+ngx_http_webcall_api_read_only(ngx_http_request_t *r, const char *allow)
+    noexcept
 {
     ngx_int_t  rc;
 
@@ -63,7 +74,7 @@ ngx_http_webcall_api_read_only(ngx_http_request_t *r) noexcept
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ngx_http_webcall_api_header(r, "Allow", "GET, HEAD");
+        ngx_http_webcall_api_header(r, "Allow", allow);
         return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
                                           NULL);
     }
@@ -92,7 +103,7 @@ ngx_http_webcall_api_health(ngx_http_request_t *r) noexcept
     ngx_file_info_t                fi;
     ngx_int_t                      rc;
 
-    rc = ngx_http_webcall_api_read_only(r);
+    rc = ngx_http_webcall_api_read_only(r, "GET, HEAD");
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -246,7 +257,16 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
         return ngx_http_webcall_api_create(r);
     }
 
-    rc = ngx_http_webcall_api_read_only(r);
+    if (r->method == NGX_HTTP_DELETE) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_webcall_api_end(r, &token);
+    }
+
+    rc = ngx_http_webcall_api_read_only(r, "GET, HEAD, DELETE");
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -324,8 +344,9 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     token::room                    room;
     u_char                         body[api::body_max];
     char                           text[token::text_max];
+    char                           owner[token::owner_text_max];
     char                           reply[NGX_HTTP_WEBCALL_REPLY_MAX];
-    size_t                         body_len, text_len, reply_len;
+    size_t                         body_len, text_len, reply_len, owner_len;
     unsigned                       max;
 
     zone = ngx_http_webcall_api_zone(r);
@@ -391,13 +412,37 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     }
 #endif
 
+    owner_len = token::owner_key(wmcf->token_key, room.id, owner,
+                                 sizeof(owner));
+
     reply_len = api::write_created({std::string_view(text, text_len),
                                     info.expires_at, 0,
                                     (unsigned) info.max_participants},
-                                   "/r/", reply, sizeof(reply));
+                                   "/r/", std::string_view(owner, owner_len),
+                                   reply, sizeof(reply));
 
     ngx_http_finalize_request(r,
         ngx_http_webcall_api_send(r, NGX_HTTP_CREATED, reply, reply_len));
+}
+
+
+/* NGX_OK for a genuine token, else the error response: 400 for text that
+ * is not a token, 404 for a forged one (as for an unknown room). */
+static ngx_int_t
+ngx_http_webcall_api_verify(ngx_http_request_t *r,
+    ngx_http_webcall_main_conf_t *wmcf, std::string_view text,
+    token::room *room) noexcept
+{
+    switch (token::verify(wmcf->token_key, text, room)) {
+    case token::verdict::malformed:
+        return ngx_http_webcall_api_error(r, api::error::bad_token, NULL);
+    case token::verdict::forged:
+        return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
+    case token::verdict::ok:
+        break;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -410,23 +455,24 @@ ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
     token::room                    room;
     char                           reply[NGX_HTTP_WEBCALL_REPLY_MAX];
     size_t                         len;
+    ngx_int_t                      rc;
 
     wmcf = (ngx_http_webcall_main_conf_t *)
                ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
 
-    switch (token::verify(wmcf->token_key, tv, &room)) {
-    case token::verdict::malformed:
-        return ngx_http_webcall_api_error(r, api::error::bad_token, NULL);
-    case token::verdict::forged:
-        return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
-    case token::verdict::ok:
-        break;
+    rc = ngx_http_webcall_api_verify(r, wmcf, tv, &room);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    if (ngx_http_webcall_room_visit(ngx_http_webcall_api_zone(r), &room,
-                                    &info)
-        != NGX_OK)
+    switch (ngx_http_webcall_room_visit(ngx_http_webcall_api_zone(r), &room,
+                                        &info))
     {
+    case NGX_OK:
+        break;
+    case NGX_ABORT:
+        return ngx_http_webcall_api_error(r, api::error::ended, NULL);
+    default:
         return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
     }
 
@@ -578,4 +624,120 @@ ngx_http_webcall_api_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* DELETE .../rooms/<token> with "Authorization: Bearer <ownerKey>": the
+ * room's host ends it for everyone. The end is on disk (the ended-rooms
+ * file) before it happens in memory, then every connection still in the
+ * room is closed with 4410; the link answers 410 from then on. Ending a
+ * room that has ended already is 204 again. */
+static ngx_int_t
+ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text) noexcept
+{
+    static const ngx_str_t          bearer = ngx_string("Bearer ");
+    ngx_http_webcall_main_conf_t   *wmcf;
+    ngx_http_webcall_zone_t        *zone;
+    ngx_http_webcall_target_t       targets[NGX_HTTP_WEBCALL_SEATS];
+    ngx_table_elt_t                *auth;
+    webcall::ended_rooms::entry     e;
+    token::room                     room;
+    std::string_view                key;
+    ngx_uint_t                      i, n;
+    ngx_int_t                       rc;
+    int64_t                         until;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+    zone = ngx_http_webcall_api_zone(r);
+
+    rc = ngx_http_webcall_api_verify(r, wmcf,
+             std::string_view((const char *) text->data, text->len), &room);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    auth = r->headers_in.authorization;
+    if (auth == NULL || auth->value.len <= bearer.len
+        || ngx_strncasecmp(auth->value.data, bearer.data, bearer.len) != 0)
+    {
+        return ngx_http_webcall_api_error(r, api::error::forbidden,
+                   "Send the owner key in an Authorization header: "
+                   "Bearer <key>.");
+    }
+
+    key = std::string_view((const char *) auth->value.data + bearer.len,
+                           auth->value.len - bearer.len);
+
+    if (!token::owner_matches(wmcf->token_key, room.id, key)) {
+        return ngx_http_webcall_api_error(r, api::error::forbidden, NULL);
+    }
+
+    rc = ngx_http_webcall_room_end(zone, &room,
+                                   webcall::ended_rooms::reason::host, 1,
+                                   &until, targets, &n);
+    if (rc == NGX_DONE) {
+        return ngx_http_webcall_api_no_content(r);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_webcall_api_error(r, api::error::not_found, NULL);
+    }
+
+    std::memcpy(e.id, room.id, sizeof(e.id));
+    e.until = until;
+    e.why = webcall::ended_rooms::reason::host;
+
+    if (ngx_http_webcall_ended_record(zone->ended_file, e, r->connection->log)
+        != NGX_OK)
+    {
+        return ngx_http_webcall_api_error(r, api::error::internal,
+                   "The server could not record that the room ended; it "
+                   "goes on. Try again later.");
+    }
+
+    rc = ngx_http_webcall_room_end(zone, &room,
+                                   webcall::ended_rooms::reason::host, 0,
+                                   &until, targets, &n);
+    if (rc == NGX_ERROR) {
+        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        return ngx_http_webcall_api_error(r, api::error::zone_full, NULL);
+    }
+
+    for (i = 0; i < n; i++) {
+        (void) ngx_http_webcall_deliver(zone, &targets[i], NULL, 0,
+                                        (uint16_t) sig::close_code::ended,
+                                        r->connection->log);
+    }
+
+    ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_ENDED);
+
+    {
+    char  fp[webcall::log_redact::fingerprint_len];
+
+    webcall::log_redact::fingerprint(
+        std::string_view((const char *) text->data, text->len), fp);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webcall: room %*s was ended by its host, %ui "
+                  "connection(s) closed", sizeof(fp), fp, n);
+    }
+
+    return ngx_http_webcall_api_no_content(r);
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_no_content(ngx_http_request_t *r) noexcept
+{
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    if (ngx_http_webcall_api_header(r, "Cache-Control", "no-store")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_send_header(r);
 }

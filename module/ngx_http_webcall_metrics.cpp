@@ -44,6 +44,9 @@ static const ngx_http_webcall_counter_t  ngx_http_webcall_counters[] = {
     { NGX_HTTP_WEBCALL_ROOMS_REFUSED, "webcall_rooms_refused_total",
       NULL, NULL, "Rooms that found no space in a full zone (503 "
       "zone-full, or a join refused)." },
+    { NGX_HTTP_WEBCALL_ROOMS_ENDED, "webcall_rooms_ended_total",
+      NULL, NULL, "Rooms ended for everyone by their host (DELETE "
+      ".../rooms/<token>)." },
     { NGX_HTTP_WEBCALL_JOINS_NEW, "webcall_joins_total", "kind", "new",
       "Participants seated, new ones and resumed ones (reload, network "
       "change)." },
@@ -108,6 +111,7 @@ static const struct {
     { sig::error::too_large, "too-large" },
     { sig::error::rate_limited, "rate-limited" },
     { sig::error::bad_beacon, "bad-beacon" },
+    { sig::error::room_ended, "ended" },
 };
 
 

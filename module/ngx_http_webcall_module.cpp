@@ -37,6 +37,9 @@ static char *ngx_http_webcall_api_refuse(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static char *ngx_http_webcall_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
+static ngx_int_t ngx_http_webcall_init_module(ngx_cycle_t *cycle) noexcept;
+static char *ngx_http_webcall_ended_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
 static char *ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static ngx_http_webcall_zone_t *ngx_http_webcall_find_zone(ngx_conf_t *cf,
@@ -68,6 +71,13 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
     { ngx_string("webcall_secret_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webcall_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webcall_ended_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webcall_ended_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -218,7 +228,7 @@ ngx_module_t  ngx_http_webcall_module = {
     ngx_http_webcall_commands,             /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_webcall_init_module,          /* init module */
     ngx_http_webcall_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -434,6 +444,57 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
                       "(create one with: openssl rand -hex 32 > "
                       "/etc/webcall/secret)",
                       refs[0].directive, &refs[0].file, refs[0].line);
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* The master, once the configuration is read and the zones are set up:
+ * the ended-rooms file exists and belongs to the workers' user, so that a
+ * worker can append to it. */
+static ngx_int_t
+ngx_http_webcall_init_module(ngx_cycle_t *cycle) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+
+    if (ngx_get_conf(cycle->conf_ctx, ngx_http_module) == NULL) {
+        return NGX_OK;
+    }
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_cycle_get_module_main_conf(cycle,
+                                                   ngx_http_webcall_module);
+    if (wmcf == NULL || wmcf->ended_file.len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_webcall_ended_file_init(cycle, &wmcf->ended_file);
+}
+
+
+/* webcall_ended_file PATH;  where rooms ended by their host are kept, so a
+ * restart does not bring their links back. */
+static char *
+ngx_http_webcall_ended_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+    noexcept
+{
+    ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    ngx_str_t                    *value;
+
+    if (wmcf->ended_file.data != NULL) {
+        return (char *) "is duplicate";
+    }
+
+    value = (ngx_str_t *) cf->args->elts;
+    wmcf->ended_file = value[1];
+
+    if (wmcf->ended_file.len == 0) {
+        return (char *) "needs a file name";
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &wmcf->ended_file, 1) != NGX_OK) {
         return (char *) NGX_CONF_ERROR;
     }
 
@@ -748,6 +809,8 @@ ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->shm_zone->init = ngx_http_webcall_init_zone;
     zone->shm_zone->data = zone;
+    /* set later in the file or not at all; read when the zone starts */
+    zone->ended_file = &wmcf->ended_file;
 
     if (ngx_http_webcall_inbox_zone(cf, zone) != NGX_OK) {
         return (char *) NGX_CONF_ERROR;

@@ -12,6 +12,7 @@ extern "C" {
 
 #include <type_traits>
 
+#include "ended_rooms.h"
 #include "room_policy.h"
 #include "room_token.h"
 
@@ -106,6 +107,7 @@ typedef enum {
     NGX_HTTP_WEBCALL_ROOMS_EXPIRED,
     NGX_HTTP_WEBCALL_ROOMS_EVICTED,
     NGX_HTTP_WEBCALL_ROOMS_REFUSED,
+    NGX_HTTP_WEBCALL_ROOMS_ENDED,
     NGX_HTTP_WEBCALL_JOINS_NEW,
     NGX_HTTP_WEBCALL_JOINS_RESUMED,
     NGX_HTTP_WEBCALL_LEAVES,
@@ -156,6 +158,9 @@ typedef struct {
     ngx_uint_t                    generation; /* +1 on every reload */
     time_t                        full_logged;
     ngx_queue_t                   grace;      /* seats, by grace_until */
+    ngx_rbtree_t                  ended;      /* rooms ended for good */
+    ngx_rbtree_node_t             ended_sentinel;
+    ngx_uint_t                    nended;
     ngx_http_webcall_stats_t      stats;
 } ngx_http_webcall_shctx_t;
 
@@ -188,6 +193,7 @@ typedef struct {
     ngx_uint_t                    participants;
     ngx_uint_t                    max_participants;
     ngx_int_t                     slot;       /* ours in ipc->workers */
+    ngx_str_t                    *ended_file; /* webcall_ended_file */
     unsigned                      declared:1;
 } ngx_http_webcall_zone_t;
 
@@ -206,6 +212,7 @@ typedef struct {
     ngx_array_t                   zones;      /* ngx_http_webcall_zone_t * */
     ngx_array_t                   refs;       /* ngx_http_webcall_zone_ref_t */
     ngx_str_t                     secret_file;
+    ngx_str_t                     ended_file;    /* webcall_ended_file */
     webcall::room_token::key      token_key;
     ngx_str_t                     turn_secret;   /* raw, as coturn has it */
     ngx_array_t                  *turn_urls;     /* complex values */
@@ -286,6 +293,30 @@ ngx_http_webcall_room_t *ngx_http_webcall_room_find(
 void ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, time_t now) noexcept;
 ngx_uint_t ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept;
+ngx_int_t ngx_http_webcall_room_end(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, webcall::ended_rooms::reason why,
+    ngx_uint_t dry_run, int64_t *until, ngx_http_webcall_target_t *targets,
+    ngx_uint_t *ntargets) noexcept;
+
+/* ngx_http_webcall_ended.cpp */
+ngx_rbtree_key_t ngx_http_webcall_id_key(const u_char *id) noexcept;
+void ngx_http_webcall_id_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel, size_t off)
+    noexcept;
+ngx_rbtree_node_t *ngx_http_webcall_id_lookup(ngx_rbtree_t *tree,
+    const u_char *id, size_t off) noexcept;
+void ngx_http_webcall_ended_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel) noexcept;
+ngx_uint_t ngx_http_webcall_ended_locked(ngx_http_webcall_zone_t *zone,
+    const u_char *id, time_t now) noexcept;
+ngx_int_t ngx_http_webcall_ended_add_locked(ngx_http_webcall_zone_t *zone,
+    const webcall::ended_rooms::entry &e) noexcept;
+ngx_int_t ngx_http_webcall_ended_record(ngx_str_t *file,
+    const webcall::ended_rooms::entry &e, ngx_log_t *log) noexcept;
+ngx_int_t ngx_http_webcall_ended_load(ngx_http_webcall_zone_t *zone,
+    ngx_log_t *log) noexcept;
+ngx_int_t ngx_http_webcall_ended_file_init(ngx_cycle_t *cycle,
+    ngx_str_t *file) noexcept;
 
 /* ngx_http_webcall_seat.cpp */
 void ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,

@@ -158,6 +158,11 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
+    if (ngx_http_webcall_ended_locked(zone, token->id, now)) {
+        ch->rc = NGX_ABORT;
+        goto done;
+    }
+
     room = ngx_http_webcall_room_find(zone, token, now);
     if (room == NULL) {
         ch->rc = (now >= webcall::room_policy::valid_until_without_record(

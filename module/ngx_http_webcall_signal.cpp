@@ -361,9 +361,13 @@ ngx_http_webcall_handshake(ngx_http_request_t *r,
         break;
     }
 
-    if (ngx_http_webcall_room_visit(conf->signal_zone, room, &info)
-        != NGX_OK)
-    {
+    switch (ngx_http_webcall_room_visit(conf->signal_zone, room, &info)) {
+    case NGX_OK:
+        break;
+    case NGX_ABORT:
+        return ngx_http_webcall_refuse(r, 410,
+                                       "the room was ended by its host");
+    default:
         return ngx_http_webcall_refuse(r, NGX_HTTP_NOT_FOUND,
                                        "the room has expired");
     }
@@ -962,6 +966,9 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
         break;
     case NGX_DECLINED:
         ngx_http_webcall_send_error(s, sig::error::room_not_found);
+        return;
+    case NGX_ABORT:
+        ngx_http_webcall_send_error(s, sig::error::room_ended);
         return;
     case NGX_BUSY:
         ngx_http_webcall_send_error(s, sig::error::room_full);

@@ -52,11 +52,7 @@ ngx_http_webcall_room(ngx_rbtree_node_t *node) noexcept
 static ngx_rbtree_key_t
 ngx_http_webcall_room_key(const u_char *id) noexcept
 {
-    uint32_t  key;
-
-    /* the id is 128 random bits, so any 32 of them make a fair hash */
-    std::memcpy(&key, id, sizeof(key));
-    return key;
+    return ngx_http_webcall_id_key(id);
 }
 
 
@@ -100,6 +96,8 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
 
     ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
                     ngx_http_webcall_rbtree_insert_value);
+    ngx_rbtree_init(&sh->ended, &sh->ended_sentinel,
+                    ngx_http_webcall_ended_insert_value);
     ngx_queue_init(&sh->fresh);
     ngx_queue_init(&sh->used);
     ngx_queue_init(&sh->grace);
@@ -118,7 +116,8 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
      * minute, instead of the slab allocator's line per failure */
     ctx->shpool->log_nomem = 0;
 
-    return NGX_OK;
+    /* an empty zone (a start, or a resize): the rooms ended before */
+    return ngx_http_webcall_ended_load(ctx, shm_zone->shm.log);
 }
 
 
@@ -182,32 +181,8 @@ static void
 ngx_http_webcall_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel) noexcept
 {
-    ngx_rbtree_node_t  **p;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            p = std::memcmp(ngx_http_webcall_room(node)->id,
-                            ngx_http_webcall_room(temp)->id,
-                            webcall::room_token::id_len) < 0
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    ngx_http_webcall_id_insert(temp, node, sentinel,
+                               offsetof(ngx_http_webcall_room_t, id));
 }
 
 
@@ -215,31 +190,12 @@ static ngx_http_webcall_room_t *
 ngx_http_webcall_room_lookup(ngx_http_webcall_shctx_t *sh, const u_char *id)
     noexcept
 {
-    ngx_rbtree_node_t  *node, *sentinel;
-    ngx_rbtree_key_t    key;
-    int                 rc;
+    ngx_rbtree_node_t  *node;
 
-    key = ngx_http_webcall_room_key(id);
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    node = ngx_http_webcall_id_lookup(&sh->rbtree, id,
+                                      offsetof(ngx_http_webcall_room_t, id));
 
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        rc = std::memcmp(id, ngx_http_webcall_room(node)->id,
-                         webcall::room_token::id_len);
-        if (rc == 0) {
-            return ngx_http_webcall_room(node);
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return node != NULL ? ngx_http_webcall_room(node) : NULL;
 }
 
 
@@ -434,6 +390,10 @@ ngx_http_webcall_room_find(ngx_http_webcall_zone_t *zone,
 {
     ngx_http_webcall_room_t  *room;
 
+    if (ngx_http_webcall_ended_locked(zone, token->id, now)) {
+        return NULL;
+    }
+
     room = ngx_http_webcall_room_lookup(zone->sh, token->id);
 
     if (room != NULL) {
@@ -511,7 +471,7 @@ ngx_http_webcall_room_create(ngx_http_webcall_zone_t *zone,
 
 
 /* A visit to an existing room by a genuine token: NGX_DECLINED when its
- * link has expired. A room the zone does not hold (wiped by a restart,
+ * link has expired, NGX_ABORT when its host ended it. A room the zone does not hold (wiped by a restart,
  * reclaimed while empty, created on another node) is taken in again; if
  * there is no space for its record, the answer comes from the token alone. */
 ngx_int_t
@@ -531,7 +491,10 @@ ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
 
     room = ngx_http_webcall_room_lookup(zone->sh, token->id);
 
-    if (room != NULL) {
+    if (ngx_http_webcall_ended_locked(zone, token->id, now)) {
+        rc = NGX_ABORT;
+
+    } else if (room != NULL) {
         rec = ngx_http_webcall_room_record(room);
 
         if (!policy::link_valid(rec, now)) {
@@ -592,4 +555,92 @@ ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return p == NULL;
+}
+
+
+/* Ends a room for good: remembered as ended until its link would have
+ * expired (*until), its record gone, and targets[] (NGX_HTTP_WEBCALL_SEATS)
+ * filled with every connection still in it, to be closed. NGX_DONE when it
+ * had ended already, NGX_DECLINED when its link had expired, NGX_ERROR
+ * when the zone has no space to remember it. dry_run only says which (the
+ * caller records the end on disk before it happens). */
+ngx_int_t
+ngx_http_webcall_room_end(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, webcall::ended_rooms::reason why,
+    ngx_uint_t dry_run, int64_t *until, ngx_http_webcall_target_t *targets,
+    ngx_uint_t *ntargets) noexcept
+{
+    ngx_http_webcall_room_t   *room;
+    ngx_http_webcall_seat_t   *seat;
+    webcall::ended_rooms::entry e;
+    ngx_uint_t                 i;
+    ngx_int_t                  rc;
+    time_t                     now;
+
+    now = ngx_time();
+    *ntargets = 0;
+
+    e.until = policy::valid_until_without_record(zone->limits,
+                                                 token->issued);
+    e.why = why;
+    std::memcpy(e.id, token->id, sizeof(e.id));
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (ngx_http_webcall_ended_locked(zone, token->id, now)) {
+        rc = NGX_DONE;
+        goto done;
+    }
+
+    room = ngx_http_webcall_room_lookup(zone->sh, token->id);
+
+    if (room != NULL
+        && policy::link_valid(ngx_http_webcall_room_record(room), now))
+    {
+        /* visits may have kept it alive past its first ttl */
+        e.until = ngx_max(e.until, room->valid_until);
+
+    } else if (now >= e.until) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    if (dry_run) {
+        rc = NGX_OK;
+        goto done;
+    }
+
+    rc = ngx_http_webcall_ended_add_locked(zone, e);
+    if (rc != NGX_OK || room == NULL) {
+        goto done;
+    }
+
+    for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
+        seat = &room->seats[i];
+
+        if (seat->state == NGX_HTTP_WEBCALL_SEAT_GRACE) {
+            /* its connection is gone already; the record goes below */
+            ngx_queue_remove(&seat->grace_link);
+            continue;
+        }
+
+        if (seat->state != NGX_HTTP_WEBCALL_SEAT_LIVE) {
+            continue;
+        }
+
+        targets[*ntargets].session = seat->session;
+        targets[*ntargets].pid = seat->pid;
+        targets[*ntargets].worker = seat->worker;
+        (*ntargets)++;
+    }
+
+    ngx_http_webcall_room_free(zone, room);
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    *until = e.until;
+
+    return rc;
 }

@@ -34,6 +34,7 @@ if [ ! -s "$secret_file" ]; then
 fi
 
 http_conf=$(sed -e "s#/etc/webcall/secret#$secret_file#" \
+    -e "s#/var/lib/webcall/ended-rooms#${ENDED_FILE:-$run_dir/ended-rooms}#" \
     -e "s#/etc/turnserver.conf#${TURN_COTURN_CONF:-$run_dir/turnserver.conf}#" \
     "$top/deploy/nginx/webcall-http.conf")
 # TURN given by the caller (make run, tests) replaces the shipped lines:

@@ -80,6 +80,12 @@ describe(error e) noexcept
         return {429, "rate-limited",
                 "Too many new rooms from your address; wait a minute and "
                 "try again."};
+    case error::ended:
+        return {410, "ended", "This call was ended by its host; the link "
+                "no longer works."};
+    case error::forbidden:
+        return {403, "forbidden",
+                "Only the person who created this link can end it."};
     case error::internal:
         break;
     }
@@ -155,8 +161,8 @@ format_time(int64_t unix_time, char *out, size_t cap) noexcept
 }
 
 size_t
-write_created(const room_view &room, std::string_view url_prefix, char *out,
-              size_t cap) noexcept
+write_created(const room_view &room, std::string_view url_prefix,
+              std::string_view owner_key, char *out, size_t cap) noexcept
 {
     char when[32];
 
@@ -166,11 +172,13 @@ write_created(const room_view &room, std::string_view url_prefix, char *out,
 
     return finish(std::snprintf(out, cap,
                       "{\"token\":\"%.*s\",\"url\":\"%.*s%.*s\","
-                      "\"expiresAt\":\"%s\",\"maxParticipants\":%u}\n",
+                      "\"expiresAt\":\"%s\",\"maxParticipants\":%u,"
+                      "\"ownerKey\":\"%.*s\"}\n",
                       (int) room.token.size(), room.token.data(),
                       (int) url_prefix.size(), url_prefix.data(),
                       (int) room.token.size(), room.token.data(), when,
-                      room.max_participants),
+                      room.max_participants,
+                      (int) owner_key.size(), owner_key.data()),
                   cap);
 }
 

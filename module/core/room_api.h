@@ -23,6 +23,8 @@ enum class error {
     cross_site,
     zone_full,
     rate_limited,
+    ended,            // 410: its host ended it, or a one-time link was used
+    forbidden,        // 403: no owner key, or not this room's
     internal
 };
 
@@ -59,7 +61,8 @@ struct room_view {
 
 // Reply bodies; each returns the length written, or 0 if cap is too small.
 size_t write_created(const room_view &room, std::string_view url_prefix,
-                     char *out, size_t cap) noexcept;
+                     std::string_view owner_key, char *out,
+                     size_t cap) noexcept;
 size_t write_room(const room_view &room, char *out, size_t cap) noexcept;
 size_t write_error(error e, const char *detail, char *out,
                    size_t cap) noexcept;

@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::string_view key_label = "webcall room token key v1";
 constexpr std::string_view mac_label = "webcall room v1";
+constexpr std::string_view owner_label = "webcall room owner v1";
 constexpr size_t           signed_len = raw_len - mac_len;
 
 bool
@@ -159,6 +160,56 @@ verify(const key &k, std::string_view text, room *r) noexcept
     }
 
     return verdict::ok;
+}
+
+namespace {
+
+bool
+owner_bytes(const key &k, const uint8_t id[id_len],
+            uint8_t out[owner_len]) noexcept
+{
+    uint8_t mac[32];
+
+    if (!hmac_sha256(k.bytes, sizeof(k.bytes),
+                     reinterpret_cast<const uint8_t *>(owner_label.data()),
+                     owner_label.size(), id, id_len, mac))
+    {
+        return false;
+    }
+
+    std::memcpy(out, mac, owner_len);
+    return true;
+}
+
+}  // namespace
+
+size_t
+owner_key(const key &k, const uint8_t id[id_len], char *out,
+          size_t cap) noexcept
+{
+    uint8_t bytes[owner_len];
+
+    if (!owner_bytes(k, id, bytes)) {
+        return 0;
+    }
+
+    return base58::encode(bytes, owner_len, out, cap);
+}
+
+bool
+owner_matches(const key &k, const uint8_t id[id_len],
+              std::string_view text) noexcept
+{
+    uint8_t want[owner_len], got[owner_len];
+
+    if (text.size() > owner_text_max
+        || !base58::decode_fixed(text, got, owner_len)
+        || !owner_bytes(k, id, want))
+    {
+        return false;
+    }
+
+    return CRYPTO_memcmp(want, got, owner_len) == 0;
 }
 
 }  // namespace webcall::room_token

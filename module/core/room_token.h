@@ -48,4 +48,20 @@ size_t mint_with(const key &k, const uint8_t id[id_len],
 // match (404, indistinguishable from an unknown room).
 verdict verify(const key &k, std::string_view text, room *r) noexcept;
 
+// The room's owner key: what POST /rooms gives the creator, and what
+// DELETE /rooms/<token> asks for. HMAC-SHA256 of the room id under its own
+// label, 128 bits, so like the token it needs no stored state (it works
+// after a restart and on every node with the same secret), and holding a
+// link tells nothing about it.
+constexpr size_t owner_len = 16;
+constexpr size_t owner_text_max = 22;   /* base58 of owner_len bytes */
+
+// Writes the owner key's text (no NUL); returns its length, 0 on failure.
+size_t owner_key(const key &k, const uint8_t id[id_len], char *out,
+                 size_t cap) noexcept;
+
+// Whether text is that room's owner key (in constant time).
+bool owner_matches(const key &k, const uint8_t id[id_len],
+                   std::string_view text) noexcept;
+
 }  // namespace webcall::room_token

@@ -315,6 +315,8 @@ error_info describe(error e) noexcept
                 close_code::rate_limited};
     case error::bad_beacon:
         return {"bad-beacon", "malformed or oversized beacon", std::nullopt};
+    case error::room_ended:
+        return {"ended", "the call was ended by its host", close_code::ended};
     }
     return describe(error::bad_message);
 }
@@ -328,6 +330,7 @@ std::string_view close_reason(close_code c) noexcept
     case close_code::bad_message: return "bad-message";
     case close_code::not_found: return "not-found";
     case close_code::room_full: return "room-full";
+    case close_code::ended: return "ended";
     case close_code::rate_limited: return "rate-limited";
     }
     return {};

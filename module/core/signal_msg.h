@@ -63,6 +63,7 @@ enum class error : uint8_t {
     too_large,
     rate_limited,
     bad_beacon,      // not fatal: the call does not depend on it
+    room_ended,      // fatal: its host ended it for everyone
 };
 
 enum class close_code : uint16_t {
@@ -72,6 +73,7 @@ enum class close_code : uint16_t {
     bad_message = 4400,
     not_found = 4404,
     room_full = 4409,
+    ended = 4410,       // the room's host ended it for everyone
     rate_limited = 4429,
 };
 

@@ -6,11 +6,9 @@
 // made with bypassCSP: true. Every other e2e test runs under the real CSP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { startNginx } from '../lib/nginx.mjs';
-import { createLink, launch, participant, waitForMedia, waitForStatus } from './browser.mjs';
+import { axe, createLink, launch, participant, waitForMedia, waitForStatus } from './browser.mjs';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 let ngx;
@@ -26,15 +24,6 @@ after(async () => {
     await ngx?.stop();
 });
 
-async function axe(page, what) {
-    await page.addScriptTag({ path: AXE });
-    const res = await page.evaluate(() => window.axe.run(document, {
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }));
-    const bad = res.violations.map((v) => `${what}: ${v.id} (${v.impact}): ${v.help}\n    ` +
-        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n    '));
-    assert.deepEqual(bad, [], bad.join('\n'));
-}
 
 describe('accessibility (axe-core)', () => {
     for (const [size, opts] of [['desktop', {}], ['phone', PHONE]]) {

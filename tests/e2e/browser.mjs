@@ -1,7 +1,9 @@
 // End-to-end helpers: Debian's Chromium through playwright-core, contexts
 // that act as participants, proof that media flows (getStats), and a log of
 // every request the pages make.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { TOP, request, sleep } from '../lib/nginx.mjs';
@@ -64,7 +66,8 @@ export async function participant(browser, { viewport = { width: 1280, height: 8
     return { context, page, requests, errors };
 }
 
-export async function createLink(base, page, { maxParticipants } = {}) {
+// family: the home page's second button, "Family call (up to 4)".
+export async function createLink(base, page, { maxParticipants, family = false } = {}) {
     if (maxParticipants) {
         // The home page always makes the default room; other sizes come
         // from the API, as a sysadmin's tool would make them.
@@ -73,7 +76,7 @@ export async function createLink(base, page, { maxParticipants } = {}) {
         return base + res.json.url;
     }
     await page.goto(`${base}/`);
-    await page.click('#create');
+    await page.click(family ? '#create-family' : '#create');
     await page.waitForSelector('#result:not([hidden])');
     return page.inputValue('#link');
 }
@@ -173,4 +176,19 @@ export function foreignRequests(requests, base) {
         if (url.protocol === 'data:' || url.protocol === 'blob:') return false;
         return url.hostname !== origin.hostname || url.port !== origin.port;
     });
+}
+
+// axe-core on the page: no WCAG 2.2 A/AA violation and no best-practice
+// one. It is injected with addScriptTag, which the shipped CSP (script-src
+// 'self') refuses: only contexts made with bypassCSP: true can use it.
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+export async function axe(page, what) {
+    await page.addScriptTag({ path: AXE });
+    const res = await page.evaluate(() => window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    }));
+    const bad = res.violations.map((v) => `${what}: ${v.id} (${v.impact}): ${v.help}\n    ` +
+        v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n    '));
+    assert.deepEqual(bad, [], bad.join('\n'));
 }

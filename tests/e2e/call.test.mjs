@@ -218,6 +218,20 @@ describe('a call by one link in Chromium', () => {
         await a.page.click('#chat-send');
         await waitFor(async () => (await b.page.textContent('#chat-log')).includes('Hello, Grandma'), 'message at B');
         assert.match(await b.page.textContent('#notice'), /Hello, Grandma/);
+        // the message is not lost when the notice fades: More counts it
+        await a.page.fill('#chat-input', 'Can you hear me?');
+        await a.page.click('#chat-send');
+        await waitFor(async () => (await b.page.textContent('#unread')) === '2', 'two unread at B');
+        assert.equal(await b.page.isVisible('#unread'), true);
+        assert.equal(await b.page.getAttribute('#more-btn', 'aria-label'), 'More: 2 new chat messages');
+        await b.page.click('#more-btn');
+        assert.equal(await b.page.isHidden('#unread'), true);
+        assert.equal(await b.page.getAttribute('#more-btn', 'aria-label'), null);
+        // with More open, a new message is read there and not counted
+        await a.page.fill('#chat-input', 'Good');
+        await a.page.click('#chat-send');
+        await waitFor(async () => (await b.page.textContent('#chat-log')).includes('Good'), 'third message at B');
+        assert.equal(await b.page.isHidden('#unread'), true);
         await leave(a, b);
     });
 
@@ -261,15 +275,22 @@ describe('a call by one link in Chromium', () => {
         await leave(a, b, c);
     });
 
-    test('three and four participants in a room of 4 all see each other', async () => {
+    test('three and four participants in a family room from the home page all see each other', async () => {
         const a = await participant(browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 4 });
-        await a.page.goto(link);
+        const link = await createLink(ngx.base, a.page, { family: true });
+        assert.match(await a.page.textContent('#status'), /up to 4 people can join/);
+        await a.page.click('#start');
+        // once, in plain words, as the call starts
+        await a.page.waitForFunction(() => /3 or 4 people, everyone needs a good connection/
+            .test(document.querySelector('#notice:not([hidden])')?.textContent ?? ''), null, { timeout: 10000 });
         const b = await join(link);
         const c = await join(link, PHONE);
         for (const p of [a, b, c]) await waitForMedia(p.page, 2, 30000);
-        assert.match(await a.page.textContent('#notice'), /more than two people/);
+        for (const p of [a, b, c]) {
+            assert.equal((await p.page.textContent('#room-size')).trim(), 'Up to 4 people can join this call.');
+            assert.equal(await p.page.isVisible('#room-size'), true);
+        }
         await screenshot(a.page, 'room-three-desktop');
         const d = await join(link);
         for (const p of [a, b, c, d]) await waitForMedia(p.page, 3, 30000);

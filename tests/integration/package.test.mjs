@@ -257,6 +257,17 @@ describe('the Debian package in the machine\'s own nginx', () => {
             assert.match(home.body, /webcall|Create link/i);
             assert.match(home.headers['content-security-policy'] ?? '', /script-src 'self'/);
 
+            // The host ends a room: the packaged nginx keeps it in
+            // /var/lib/webcall, in a file its workers (www-data) own.
+            const made = await request(base, '/api/rooms', { method: 'POST' });
+            assert.equal(made.status, 201, made.body);
+            const ended = await request(base, `/api/rooms/${made.json.token}`,
+                { method: 'DELETE', headers: { authorization: `Bearer ${made.json.ownerKey}` } });
+            assert.equal(ended.status, 204, ended.body);
+            assert.equal((await request(base, `/api/rooms/${made.json.token}`)).status, 410);
+            const wwwData = Number((await sh('id', ['-u', 'www-data'])).output.trim());
+            assert.equal(fs.statSync('/var/lib/webcall/ended-rooms').uid, wwwData);
+
             // A call in Chromium, through this nginx.
             const { launch } = await import('../e2e/browser.mjs');
             const { callOfTwo } = await import('../e2e/recovery_lib.mjs');
@@ -344,7 +355,7 @@ describe('the Debian package in the machine\'s own nginx', () => {
         await sh('apt-get', ['purge', '-y', PKG]);
         for (const p of ['/etc/webcall/secret', '/etc/webcall', '/etc/nginx/snippets/webcall-http.conf',
             '/etc/nginx/snippets/webcall-server.conf', '/etc/nginx/modules-enabled/50-mod-http-webcall.conf',
-            '/etc/nginx/modules-enabled/50-mod-http-webcall.conf.removed', '/usr/share/webcall']) {
+            '/etc/nginx/modules-enabled/50-mod-http-webcall.conf.removed', '/usr/share/webcall', '/var/lib/webcall']) {
             assert.ok(!exists(p), `${p} is left after purge`);
         }
         const t = await nginxT();

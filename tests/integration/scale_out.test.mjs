@@ -127,3 +127,27 @@ test('two participants of a room meet through the front and exchange an offer', 
     const counts = servedBy('/ws/', token);
     assert.deepEqual(counts.filter((c) => c > 0), [2], `WebSockets per node: ${counts}`);
 });
+
+test('a host ending a room through the front reaches the node that holds it', async () => {
+    const made = await request(front.base, '/api/rooms', { method: 'POST' });
+    const { token, ownerKey } = made.json;
+    const a = await Peer.open(front.port, token);
+    const b = await Peer.open(front.port, token);
+    a.send({ type: 'join' });
+    await a.next('welcome');
+    b.send({ type: 'join' });
+    await b.next('welcome');
+    const res = await request(front.base, `/api/rooms/${token}`,
+        { method: 'DELETE', headers: { authorization: `Bearer ${ownerKey}` } });
+    assert.equal(res.status, 204, res.body);
+    for (const p of [a, b]) await p.expectClose(4410);
+    assert.equal((await request(front.base, `/api/rooms/${token}`)).status, 410);
+    // the API, the signaling and the DELETE all landed on one node, which
+    // keeps the end in its ended-rooms file
+    const counts = servedBy('/api/rooms/', token);
+    assert.equal(counts.filter((c) => c > 0).length, 1, `requests per node: ${counts}`);
+    const home = counts.findIndex((c) => c > 0);
+    const lines = fs.readFileSync(path.join(nodes[home].dir, 'ended-rooms'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1);
+    assert.equal(fs.readFileSync(path.join(nodes[1 - home].dir, 'ended-rooms'), 'utf8'), '');
+});

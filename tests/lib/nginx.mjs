@@ -113,6 +113,7 @@ async function render(dir, opts) {
         MODULE,
         WEB_ROOT: opts.webRoot ?? await webRoot(dir),
         SECRET_FILE: opts.secretFile ?? path.join(dir, 'secret'),
+        ENDED_FILE: opts.endedFile ?? path.join(dir, 'ended-rooms'),
         ZONE_ARGS: opts.zoneArgs ?? '',
         EXTRA_MAIN: opts.extraMain ?? '',
         EXTRA_HTTP: opts.extraHttp ?? '',

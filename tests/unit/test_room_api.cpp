@@ -97,7 +97,8 @@ every_error_has_status_code_and_sentence(void **)
                          error::not_found, error::method_not_allowed,
                          error::too_large, error::unsupported_media_type,
                          error::zone_full, error::rate_limited,
-                         error::cross_site, error::internal};
+                         error::cross_site, error::ended,
+                         error::forbidden, error::internal};
 
     for (error e : all) {
         error_info info = describe(e);
@@ -110,6 +111,9 @@ every_error_has_status_code_and_sentence(void **)
     assert_int_equal(describe(error::not_found).status, 404);
     assert_int_equal(describe(error::rate_limited).status, 429);
     assert_true(describe(error::rate_limited).code == "rate-limited");
+    assert_int_equal(describe(error::ended).status, 410);
+    assert_true(describe(error::ended).code == "ended");
+    assert_int_equal(describe(error::forbidden).status, 403);
 }
 
 static void
@@ -137,9 +141,12 @@ replies_are_valid_json_with_every_field(void **)
     char   out[512];
     size_t n;
 
-    n = write_created({"TOKEN", 1795242931, 0, 2}, "/r/", out, sizeof(out));
+    n = write_created({"TOKEN", 1795242931, 0, 2}, "/r/", "OWNERKEY", out,
+                      sizeof(out));
     json_t *created = load(out, n);
     assert_non_null(created);
+    assert_string_equal(
+        json_string_value(json_object_get(created, "ownerKey")), "OWNERKEY");
     assert_string_equal(json_string_value(json_object_get(created, "url")),
                         "/r/TOKEN");
     assert_string_equal(

@@ -194,6 +194,44 @@ derived_key_depends_on_every_secret_byte(void **)
     assert_memory_not_equal(a.bytes, b.bytes, sizeof(a.bytes));
 }
 
+static void
+owner_key_belongs_to_its_room_and_secret(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    room_token::key other = test_key("0123456789abcdef0123456789abcdeX");
+    uint8_t         id[room_token::id_len] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                              11, 12, 13, 14, 15, 16};
+    uint8_t         id2[room_token::id_len];
+    char            text[room_token::owner_text_max], again[64];
+    size_t          n;
+
+    n = room_token::owner_key(k, id, text, sizeof(text));
+    assert_true(n >= 20 && n <= room_token::owner_text_max);
+    /* the same room gives the same key: nothing needs storing */
+    assert_int_equal(room_token::owner_key(k, id, again, sizeof(again)), n);
+    assert_memory_equal(text, again, n);
+    assert_true(room_token::owner_matches(k, id, std::string_view(text, n)));
+
+    /* another room, another secret, an altered or cut key: refused */
+    std::memcpy(id2, id, sizeof(id));
+    id2[15] ^= 1;
+    assert_false(room_token::owner_matches(k, id2, std::string_view(text, n)));
+    assert_false(room_token::owner_matches(other, id,
+                                           std::string_view(text, n)));
+    for (size_t i = 0; i < n; i++) {
+        std::string bad(text, n);
+        bad[i] = bad[i] == 'z' ? 'y' : 'z';
+        assert_false(room_token::owner_matches(k, id, bad));
+    }
+    assert_false(room_token::owner_matches(k, id,
+                                           std::string_view(text, n - 1)));
+    assert_false(room_token::owner_matches(k, id, ""));
+    assert_false(room_token::owner_matches(k, id, std::string(200, 'z')));
+    assert_false(room_token::owner_matches(k, id, "0OIl0OIl0OIl0OIl0OIl"));
+    /* a short buffer */
+    assert_int_equal(room_token::owner_key(k, id, again, 4), 0);
+}
+
 int
 main(void)
 {
@@ -210,6 +248,7 @@ main(void)
         cmocka_unit_test(every_altered_character_makes_the_token_refused),
         cmocka_unit_test(damaged_text_is_malformed_not_forged),
         cmocka_unit_test(derived_key_depends_on_every_secret_byte),
+        cmocka_unit_test(owner_key_belongs_to_its_room_and_secret),
     };
 
     return cmocka_run_group_tests_name("room_token", tests, NULL, NULL);

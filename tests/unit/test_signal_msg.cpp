@@ -543,6 +543,7 @@ void check_error(error e, string_view code, std::optional<int> close)
 
 void error_table_matches_the_protocol(void**)
 {
+    check_error(error::room_ended, "ended", 4410);
     check_error(error::bad_message, "bad-message", 4400);
     check_error(error::room_not_found, "not-found", 4404);
     check_error(error::room_full, "room-full", 4409);
@@ -562,6 +563,8 @@ void close_codes_have_reasons_including_replaced_and_going_away(void**)
     assert_int_equal(static_cast<int>(close_code::going_away), 1001);
     assert_sv(close_reason(close_code::replaced), "replaced");
     assert_sv(close_reason(close_code::going_away), "going away");
+    assert_int_equal(static_cast<int>(close_code::ended), 4410);
+    assert_sv(close_reason(close_code::ended), "ended");
     for (close_code c : {close_code::too_large, close_code::bad_message,
                          close_code::not_found, close_code::room_full,
                          close_code::rate_limited})

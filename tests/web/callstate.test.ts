@@ -62,6 +62,9 @@ describe('status sentence', () => {
         ['room-full', false, 'stRoomFull'],
         ['not-found', false, 'stInvalid'],
         ['replaced', false, 'stReplaced'],
+        ['ended', false, 'stEndedByHost'],
+        ['link-ended', false, 'stLinkEnded'],
+        ['ended-here', false, 'stEndedHere'],
     ] as const)('ended (%s, by them %s) says %s', (end, byThem, key) => {
         const s = joined();
         s.end = end;

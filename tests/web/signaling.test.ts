@@ -121,6 +121,7 @@ describe('signaling client', () => {
     it.each([
         [4409, 'room-full'],
         [4404, 'not-found'],
+        [4410, 'ended'],
         [4001, 'replaced'],
         [4400, 'rejected'],
         [4429, 'rejected'],
@@ -288,6 +289,24 @@ describe('a room that does not exist', () => {
         await Promise.resolve();
         await Promise.resolve();
         expect(ended).toEqual(['not-found']);
+        expect(client.state).toBe('closed');
+    });
+
+    it('a handshake refused because the host ended the room ends as link-ended', async () => {
+        const sockets: FakeSocket[] = [];
+        const ended: EndReason[] = [];
+        const client = new SignalingClient({
+            url: 'ws://x', room: 'R', store: null,
+            socket: (u) => { const s = new FakeSocket(u); sockets.push(s); return s; },
+            setTimer: () => 0, clearTimer: () => undefined,
+            probe: async () => 'ended',
+            events: { ended: (r) => ended.push(r) },
+        });
+        client.start();
+        sockets[0]!.drop(1006);
+        await Promise.resolve();
+        await Promise.resolve();
+        expect(ended).toEqual(['link-ended']);
         expect(client.state).toBe('closed');
     });
 

@@ -5,6 +5,8 @@ export interface NewRoom {
     url: string;
     expiresAt: string;
     maxParticipants: number;
+    // The creator's secret: it alone ends the room for everyone.
+    ownerKey?: string;
 }
 
 export interface RoomState {
@@ -30,13 +32,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
     return typeof v === 'object' && v !== null;
 }
 
-async function call<T>(method: 'GET' | 'POST', path: string,
-                       valid: (v: Record<string, unknown>) => boolean): Promise<ApiResult<T>> {
+async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string,
+                       valid: (v: Record<string, unknown>) => boolean,
+                       headers: Record<string, string> = {},
+                       payload?: unknown): Promise<ApiResult<T>> {
     let res: Response;
     try {
+        const json = payload === undefined ? {} : { 'Content-Type': 'application/json' };
         res = await fetch(path, {
             method,
-            headers: { Accept: 'application/json' },
+            headers: { Accept: 'application/json', ...json, ...headers },
+            body: payload === undefined ? null : JSON.stringify(payload),
             cache: 'no-store',
             // A hung connection must end in a message, not an endless wait.
             signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -44,6 +50,7 @@ async function call<T>(method: 'GET' | 'POST', path: string,
     } catch {
         return { ok: false, status: 0, error: 'network', message: '' };
     }
+    if (res.status === 204) return { ok: true, data: null as T };
     let body: unknown = null;
     try {
         body = await res.json();
@@ -62,15 +69,40 @@ async function call<T>(method: 'GET' | 'POST', path: string,
     };
 }
 
-export function createRoom(): Promise<ApiResult<NewRoom>> {
+// maxParticipants: omitted, the server's default (a call for 2).
+export function createRoom(maxParticipants?: number): Promise<ApiResult<NewRoom>> {
     // The url ends up in href and in the link people share, so only accept
     // a path on this site.
     return call<NewRoom>('POST', '/api/rooms',
         (b) => typeof b['token'] === 'string' && typeof b['url'] === 'string'
-               && b['url'].startsWith('/r/'));
+               && b['url'].startsWith('/r/'),
+        {}, maxParticipants === undefined ? undefined : { maxParticipants });
 }
 
 export function getRoom(token: string): Promise<ApiResult<RoomState>> {
     return call<RoomState>('GET', `/api/rooms/${encodeURIComponent(token)}`,
         (b) => typeof b['token'] === 'string');
+}
+
+// DELETE with the owner key: ends the room for everyone (204), for good.
+export function endRoom(token: string, ownerKey: string): Promise<ApiResult<null>> {
+    return call<null>('DELETE', `/api/rooms/${encodeURIComponent(token)}`, () => false,
+        { Authorization: `Bearer ${ownerKey}` });
+}
+
+// The owner keys of the rooms this browser created, so that the page of
+// such a room offers "End the call for everyone". Storage may be off (a
+// private window): then nobody can end the room by hand, and it expires.
+const ownerItem = (token: string): string => `webcall:owner:${token}`;
+
+export function saveOwnerKey(token: string, key: string): void {
+    try { localStorage.setItem(ownerItem(token), key); } catch { /* storage off */ }
+}
+
+export function ownerKeyOf(token: string): string | null {
+    try { return localStorage.getItem(ownerItem(token)); } catch { return null; }
+}
+
+export function forgetOwnerKey(token: string): void {
+    try { localStorage.removeItem(ownerItem(token)); } catch { /* storage off */ }
 }

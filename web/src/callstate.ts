@@ -35,6 +35,9 @@ export interface CallState {
     // The page around the call.
     linkOpen: boolean;        // the Link card is open during a call
     moreOpen: boolean;        // the settings sheet is open
+    isHost: boolean;          // this browser created the link (owner key)
+    confirmEnd: boolean;      // "End the call for everyone?" is asked
+    unread: number;           // chat messages that came while More was shut
     soundBlocked: boolean;    // the browser refused to play sound on its own
     fullscreen: boolean;
     notice: string | null;    // a passing sentence (new message, device error)
@@ -59,6 +62,9 @@ export function initialState(): CallState {
         sharingScreen: false,
         linkOpen: false,
         moreOpen: false,
+        isHost: false,
+        confirmEnd: false,
+        unread: 0,
         soundBlocked: false,
         fullscreen: false,
         notice: null,
@@ -79,13 +85,17 @@ const END: Record<EndReason, TextKey> = {
     'replaced': 'stReplaced',
     'room-full': 'stRoomFull',
     'not-found': 'stInvalid',
+    'ended': 'stEndedByHost',
+    'link-ended': 'stLinkEnded',
+    'ended-here': 'stEndedHere',
     'rejected': 'stRejected',
 };
 
 export function statusOf(s: CallState): Status {
     if (s.end) {
         const key = s.end === 'left' && s.endedByThem ? 'stOtherHungUp' : END[s.end];
-        return { key, tone: s.end === 'left' ? 'info' : 'bad', share: false, final: true };
+        const tone = s.end === 'left' || s.end === 'ended-here' ? 'info' : 'bad';
+        return { key, tone, share: false, final: true };
     }
     const remotes = [...s.remotes.values()];
     const anyUp = remotes.some((r) => r.link === 'connected' || r.link === 'weak');

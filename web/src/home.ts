@@ -1,12 +1,15 @@
 // Home page: creates a room and hands over its link.
-import { createRoom, type ApiError } from './api.js';
+import { createRoom, saveOwnerKey, type ApiError } from './api.js';
 import { announce, byId } from './dom.js';
 import { lang, localHref, localize, t } from './i18n.js';
 import { setupPageShare } from './share.js';
+import { fill } from './texts.js';
 
 localize('homeTitle');
 
 const createBtn = byId('create', HTMLButtonElement);
+const familyBtn = byId('create-family', HTMLButtonElement);
+const FAMILY = 4;               // "Family call": a room for up to 4
 const intro = byId('intro', HTMLParagraphElement);
 const status = byId('status', HTMLParagraphElement);
 const result = byId('result', HTMLElement);
@@ -25,28 +28,33 @@ function errorText(e: ApiError): string {
 
 let busy = false;
 
-createBtn.addEventListener('click', async () => {
+async function create(button: HTMLButtonElement, max?: number): Promise<void> {
     // aria-disabled rather than disabled: a disabled button drops keyboard
     // focus to the top of the page.
     if (busy) return;
     busy = true;
-    createBtn.setAttribute('aria-disabled', 'true');
+    button.setAttribute('aria-disabled', 'true');
     announce(status, t.creating);
 
-    const res = await createRoom();
+    const res = await createRoom(max);
 
     busy = false;
-    createBtn.removeAttribute('aria-disabled');
+    button.removeAttribute('aria-disabled');
     if (!res.ok) {
         announce(status, errorText(res), true);
         return;
     }
+    if (res.data.ownerKey) saveOwnerKey(res.data.token, res.data.ownerKey);
     showLink(location.origin + res.data.url);
     start.href = localHref(res.data.url);
     createBtn.hidden = true;
+    familyBtn.hidden = true;
     intro.hidden = true;
     result.hidden = false;
-    announce(status, t.linkReady);
+    announce(status, max ? fill(t.linkReadyFamily, { n: max }) : t.linkReady);
     // The button that was pressed is gone; put focus on the next step.
     byId('copy', HTMLButtonElement).focus();
-});
+}
+
+createBtn.addEventListener('click', () => void create(createBtn));
+familyBtn.addEventListener('click', () => void create(familyBtn, FAMILY));

@@ -2,7 +2,7 @@
 // controller: it owns the one CallState, turns events from signaling, the
 // peer connections, the devices and the person into changes of it, and asks
 // the view to draw it.
-import { getRoom } from './api.js';
+import { endRoom, forgetOwnerKey, getRoom, ownerKeyOf } from './api.js';
 import { initialState, type CallState, type RemoteState } from './callstate.js';
 import { localHref, localize, t } from './i18n.js';
 import * as media from './media.js';
@@ -261,6 +261,7 @@ function onService(id: string, m: ServiceMessage): void {
         case 'chat':
             view.addChat(t.chatThem, m.text);
             notice(fill(t.chatNew, { text: m.text }));
+            if (!state.moreOpen) update((s) => { s.unread++; });
             return;
     }
 }
@@ -300,16 +301,20 @@ const signal = new SignalingClient({
     probe: async () => {
         const res = await getRoom(token ?? '');
         if (res.ok) return 'there';
+        if (res.status === 410) return 'ended';
         return res.status === 404 || res.status === 400 ? 'gone' : 'unknown';
     },
     events: {
         state: (sig) => update((s) => { s.signal = sig; }),
         welcome: (w) => {
+            const first = !state.everJoined;
             update((s) => {
                 s.everJoined = true;
                 s.maxParticipants = w.maxParticipants;
                 for (const id of w.peers) remote(id);
             });
+            // once per page, in plain words: a mesh of 3-4 needs bandwidth
+            if (first && w.maxParticipants > 2) notice(t.groupWarning);
             peers.welcome(w.id, w.iceServers, w.peers, w.resumed);
             void keepAwake();
         },
@@ -321,6 +326,7 @@ const signal = new SignalingClient({
         relayed: (m) => peers.relayed(m),
         ended: (reason) => {
             if (state.end) return;
+            if ((reason === 'ended' || reason === 'link-ended') && token) forgetOwnerKey(token);
             stopEverything();
             update((s) => { s.end = reason; });
         },
@@ -348,6 +354,25 @@ async function hangUp(byThem: boolean): Promise<void> {
         await new Promise((r) => setTimeout(r, 150));
     }
     signal.leave();
+}
+
+// The host ends the room for everyone: the server closes every connection
+// (theirs say "The call was ended by its host") and the link is dead for
+// good. Asked once more in the More panel before it happens.
+async function endForEveryone(): Promise<void> {
+    const key = token ? ownerKeyOf(token) : null;
+    if (state.end || !key || !token) return;
+    view.endYes.setAttribute('aria-disabled', 'true');
+    const res = await endRoom(token, key);
+    view.endYes.removeAttribute('aria-disabled');
+    if (!res.ok) {
+        notice(res.status === 0 ? t.errNetwork : t.endFailed);
+        return;
+    }
+    forgetOwnerKey(token);
+    update((s) => { s.end = 'ended-here'; s.confirmEnd = false; s.moreOpen = false; });
+    stopEverything();
+    view.newLink.focus();
 }
 
 // --- screen wake lock ----------------------------------------------------------
@@ -393,9 +418,18 @@ function wireControls(): void {
         s.moreOpen = false;
     }));
     view.moreBtn.addEventListener('click', () => {
-        update((s) => { s.moreOpen = !s.moreOpen; s.linkOpen = false; });
+        update((s) => { s.moreOpen = !s.moreOpen; s.linkOpen = false; if (s.moreOpen) s.unread = 0; });
         if (state.moreOpen) view.moreTitle.focus();
     });
+    view.endAll.addEventListener('click', () => {
+        update((s) => { s.confirmEnd = true; });
+        view.endNo.focus();
+    });
+    view.endNo.addEventListener('click', () => {
+        update((s) => { s.confirmEnd = false; });
+        view.endAll.focus();
+    });
+    view.endYes.addEventListener('click', () => void endForEveryone());
     view.moreClose.addEventListener('click', () => {
         update((s) => { s.moreOpen = false; });
         view.moreBtn.focus();
@@ -464,6 +498,7 @@ function main(): void {
         return;
     }
     showLink(roomUrl);
+    update((s) => { s.isHost = ownerKeyOf(token) !== null; });
     // Camera prompt and signaling at the same time: neither waits.
     signal.start();
     void startMedia();

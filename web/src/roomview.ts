@@ -24,6 +24,7 @@ const HELP: Record<ReturnType<typeof browserKind>, TextKey> = {
 export class RoomView {
     readonly status = byId('status', HTMLParagraphElement);
     readonly notice = byId('notice', HTMLParagraphElement);
+    readonly roomSize = byId('room-size', HTMLParagraphElement);
     readonly stage = byId('stage', HTMLElement);
     readonly card = byId('card', HTMLElement);
     readonly cardTitle = byId('card-title', HTMLHeadingElement);
@@ -57,6 +58,12 @@ export class RoomView {
     readonly chatForm = byId('chat-form', HTMLFormElement);
     readonly chatInput = byId('chat-input', HTMLInputElement);
     readonly moreClose = byId('more-close', HTMLButtonElement);
+    readonly unread = byId('unread', HTMLSpanElement);
+    readonly endRoom = byId('end-room', HTMLDivElement);
+    readonly endAll = byId('end-all', HTMLButtonElement);
+    readonly endConfirm = byId('end-confirm', HTMLDivElement);
+    readonly endYes = byId('end-yes', HTMLButtonElement);
+    readonly endNo = byId('end-no', HTMLButtonElement);
 
     private readonly tiles = new Map<string, Tile>();
     private lastStatus = '';
@@ -74,9 +81,11 @@ export class RoomView {
         this.status.dataset['tone'] = st.tone;
         document.body.classList.toggle('ended', st.final);
 
-        const warn = s.remotes.size >= 2 ? t.groupWarning : null;
-        const notice = s.notice ?? warn;
+        const notice = s.notice;
         this.notice.hidden = notice === null || st.final;
+        // a group room says so on every device, for as long as the call lasts
+        this.roomSize.hidden = s.maxParticipants <= 2 || st.final;
+        this.roomSize.textContent = fill(t.roomSize, { n: s.maxParticipants });
         this.notice.textContent = notice ?? '';
 
         this.renderCard(s, st.share, st.final, sentence);
@@ -96,6 +105,10 @@ export class RoomView {
         this.cardHint.textContent = share ? t.stWaitingHint : '';
         // Only a call that ended normally can be joined again.
         this.rejoin.hidden = !(s.end === 'left' || s.end === 'replaced');
+        // The host who ended a leaked link needs a new one, first of all.
+        const fresh = s.end === 'ended-here';
+        this.newLink.classList.toggle('btn-primary', fresh);
+        this.newLink.classList.toggle('btn-huge', fresh);
         // The status line says the same as the card title; read it once.
         this.status.classList.toggle('sr-only', !this.card.hidden && (share || final));
     }
@@ -202,9 +215,20 @@ export class RoomView {
         setToggle(this.cam, s.cam && s.hasVideo);
         this.linkBtn.setAttribute('aria-expanded', String(s.linkOpen || this.share.hidden === false));
         this.moreBtn.setAttribute('aria-expanded', String(s.moreOpen));
+        // a count on the button, and in its name for a screen reader
+        this.unread.hidden = s.unread === 0;
+        this.unread.textContent = s.unread > 9 ? '9+' : String(s.unread);
+        if (s.unread > 0) {
+            this.moreBtn.setAttribute('aria-label', fill(t.moreUnread, { n: s.unread }));
+        } else {
+            this.moreBtn.removeAttribute('aria-label');
+        }
         this.more.hidden = !s.moreOpen || final;
         this.fullscreen.textContent = s.fullscreen ? t.exitFullscreen : t.fullscreen;
         this.screen.textContent = s.sharingScreen ? t.stopShare : t.shareScreen;
+        this.endRoom.hidden = !s.isHost || final;
+        this.endAll.hidden = s.confirmEnd;
+        this.endConfirm.hidden = !s.confirmEnd;
     }
 
     addChat(who: string, text: string): void {

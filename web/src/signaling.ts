@@ -15,6 +15,9 @@ export type EndReason =
     | 'replaced'      // 4001: this seat was taken by a newer tab
     | 'room-full'     // 4409
     | 'not-found'     // 4404: unknown or expired link
+    | 'ended'         // 4410: the host ended the call for everyone
+    | 'link-ended'    // the handshake was refused with 410: an ended link
+    | 'ended-here'    // this page's host ended it (set by the page)
     | 'rejected';     // 4400, 1009, 4429: the server will not take us
 // There is no "gave up": while the page is open it keeps trying, because
 // media may flow without signaling, and a network that comes back after
@@ -147,7 +150,7 @@ export interface SignalOptions {
     // Asked when a connection closes before it ever opened: the server
     // refuses the handshake itself (HTTP 404) for an unknown or expired
     // room, and a browser shows that only as close 1006.
-    probe?: () => Promise<'gone' | 'there' | 'unknown'>;
+    probe?: () => Promise<'gone' | 'ended' | 'there' | 'unknown'>;
 }
 
 const OPEN = 1;
@@ -156,6 +159,7 @@ const OPEN = 1;
 const FINAL_CLOSE: Record<number, EndReason> = {
     4001: 'replaced',
     4404: 'not-found',
+    4410: 'ended',
     4409: 'room-full',
     4400: 'rejected',
     1009: 'rejected',
@@ -267,9 +271,9 @@ export class SignalingClient {
             if (!opened && this.opt.probe && !FINAL_CLOSE[ev.code]) {
                 void this.opt.probe().then((r) => {
                     if (this.state === 'closed') return;
-                    if (r === 'gone') {
+                    if (r === 'gone' || r === 'ended') {
                         this.forget();
-                        this.finish('not-found');
+                        this.finish(r === 'gone' ? 'not-found' : 'link-ended');
                     } else {
                         this.onClose(ev.code);
                     }

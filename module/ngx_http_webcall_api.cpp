@@ -381,7 +381,8 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
                                : (unsigned) zone->participants;
 
     text_len = token::mint(wmcf->token_key, (uint8_t) max,
-                           (uint32_t) ngx_time(), text, sizeof(text), &room);
+                           (uint32_t) ngx_time(), text, sizeof(text), &room,
+                           req.one_time);
     if (text_len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webcall: the CSPRNG failed to mint a room token");
@@ -426,8 +427,9 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
 }
 
 
-/* NGX_OK for a genuine token, else the error response: 400 for text that
- * is not a token, 404 for a forged one (as for an unknown room). */
+/* NGX_DECLINED for a genuine token, else the error response (sent): 400
+ * for text that is not a token, 404 for a forged one (as for an unknown
+ * room). */
 static ngx_int_t
 ngx_http_webcall_api_verify(ngx_http_request_t *r,
     ngx_http_webcall_main_conf_t *wmcf, std::string_view text,
@@ -442,7 +444,7 @@ ngx_http_webcall_api_verify(ngx_http_request_t *r,
         break;
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
@@ -461,7 +463,7 @@ ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
                ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
 
     rc = ngx_http_webcall_api_verify(r, wmcf, tv, &room);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -653,7 +655,7 @@ ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text) noexcept
 
     rc = ngx_http_webcall_api_verify(r, wmcf,
              std::string_view((const char *) text->data, text->len), &room);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 

@@ -238,6 +238,25 @@ ngx_http_webcall_ended_record(ngx_str_t *file, const ended::entry &e,
 }
 
 
+/* After the lock: a one-time room that ended with its last participant
+ * goes into the ended-rooms file. If that fails, the room is ended until
+ * the next restart only, which the alert says. */
+void
+ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_change_t *ch) noexcept
+{
+    if (!ch->ended) {
+        return;
+    }
+
+    (void) ngx_http_webcall_ended_record(zone->ended_file, ch->ended_entry,
+                                         ngx_cycle->log);
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "webcall: a one-time room ended with its first call");
+}
+
+
 /* Reads the ended-rooms file into a fresh zone (the master, at start or
  * when a zone was resized). A line that does not parse (a write torn by a
  * crash, an edit by hand) is skipped and counted in one warning; an

@@ -59,6 +59,8 @@ typedef struct {
     u_char                        max_participants;
     u_char                        participants;
     u_char                        entered;
+    u_char                        one_time;   /* ends after its first call */
+    u_char                        had_call;   /* two were in it at once */
     ngx_queue_t                   queue;
     int64_t                       issued;
     int64_t                       created;
@@ -264,6 +266,10 @@ typedef struct {
     ngx_http_webcall_target_t     tell[NGX_HTTP_WEBCALL_SEATS];
     ngx_uint_t                    replaced;
     ngx_http_webcall_target_t     old;
+    /* the last one left a one-time room after a call: it ended, and the
+     * caller records that in the ended-rooms file */
+    ngx_uint_t                    ended;
+    webcall::ended_rooms::entry   ended_entry;
 } ngx_http_webcall_change_t;
 
 
@@ -313,6 +319,10 @@ ngx_int_t ngx_http_webcall_ended_add_locked(ngx_http_webcall_zone_t *zone,
     const webcall::ended_rooms::entry &e) noexcept;
 ngx_int_t ngx_http_webcall_ended_record(ngx_str_t *file,
     const webcall::ended_rooms::entry &e, ngx_log_t *log) noexcept;
+void ngx_http_webcall_room_drop(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room) noexcept;
+void ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_change_t *ch) noexcept;
 ngx_int_t ngx_http_webcall_ended_load(ngx_http_webcall_zone_t *zone,
     ngx_log_t *log) noexcept;
 ngx_int_t ngx_http_webcall_ended_file_init(ngx_cycle_t *cycle,

@@ -16,6 +16,8 @@ static ngx_http_webcall_room_t *ngx_http_webcall_seat_room(
     ngx_http_webcall_seat_t *seat) noexcept;
 static void ngx_http_webcall_seat_others(ngx_http_webcall_room_t *room,
     ngx_uint_t self, ngx_http_webcall_change_t *ch) noexcept;
+static void ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_http_webcall_change_t *ch) noexcept;
 static void ngx_http_webcall_seat_free(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, ngx_http_webcall_seat_t *seat,
     ngx_http_webcall_change_t *ch) noexcept;
@@ -94,7 +96,39 @@ ngx_http_webcall_seat_free(ngx_http_webcall_zone_t *zone,
     ngx_memcpy(ch->id, seat->id, NGX_HTTP_WEBCALL_PEER_ID);
     ngx_http_webcall_seat_others(room, seat->index, ch);
 
+    if (room->participants == 0 && room->one_time && room->had_call) {
+        ngx_http_webcall_seat_last(zone, room, ch);
+        return;
+    }
+
     ngx_http_webcall_room_requeue(zone, room, ngx_time());
+}
+
+
+/* The last one left a one-time room after its call: the link stops
+ * admitting anybody, as if its host had ended it. The end is in memory at
+ * once, under the lock, so nobody gets in after; the caller writes it to
+ * the ended-rooms file after the lock (ngx_http_webcall_ended_after). */
+static void
+ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_http_webcall_change_t *ch) noexcept
+{
+    webcall::ended_rooms::entry  &e = ch->ended_entry;
+
+    std::memcpy(e.id, room->id, sizeof(e.id));
+    e.why = webcall::ended_rooms::reason::one_time;
+    e.until = ngx_max(room->valid_until,
+                      webcall::room_policy::valid_until_without_record(
+                          zone->limits, room->issued));
+
+    if (ngx_http_webcall_ended_add_locked(zone, e) != NGX_OK) {
+        /* no space to remember it: the link keeps working, as before */
+        ngx_http_webcall_room_requeue(zone, room, ngx_time());
+        return;
+    }
+
+    ch->ended = 1;
+    ngx_http_webcall_room_drop(zone, room);
 }
 
 
@@ -136,6 +170,10 @@ ngx_http_webcall_seat_claim(ngx_http_webcall_room_t *room,
     ngx_memcpy(free_seat->resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
     room->participants++;
     room->entered = 1;
+
+    if (room->participants >= 2) {
+        room->had_call = 1;
+    }
 
     return free_seat;
 }
@@ -258,6 +296,8 @@ ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
 done:
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_webcall_ended_after(zone, ch);
 }
 
 
@@ -336,6 +376,10 @@ ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    for (ngx_uint_t i = 0; i < done; i++) {
+        ngx_http_webcall_ended_after(zone, &changes[i]);
+    }
 
     return done;
 }

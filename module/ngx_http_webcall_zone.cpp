@@ -308,6 +308,7 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     std::memcpy(room->id, token->id, sizeof(room->id));
     room->issued = token->issued;
     room->max_participants = token->max_participants;
+    room->one_time = token->one_time;
 
     rec = policy::create(zone->limits, token->issued, now);
     room->created = rec.created;
@@ -336,6 +337,16 @@ ngx_http_webcall_room_free(ngx_http_webcall_zone_t *zone,
     ngx_slab_free_locked(zone->shpool, ngx_http_webcall_node(room));
 
     zone->sh->rooms--;
+}
+
+
+/* A room record goes for good (a one-time room after its call). Called
+ * with the lock held. */
+void
+ngx_http_webcall_room_drop(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room) noexcept
+{
+    ngx_http_webcall_room_free(zone, room);
 }
 
 

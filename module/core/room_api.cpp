@@ -38,7 +38,7 @@ only_space(const char *p, size_t len) noexcept
 create_request
 fail(error e, const char *detail) noexcept
 {
-    return create_request{e, 0, detail};
+    return create_request{e, 0, false, detail};
 }
 
 }  // namespace
@@ -101,9 +101,10 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
     json_t      *value;
     json_int_t   n = 0;
     bool         have_n = false;
+    bool         one_time = false;
 
     if (len == 0 || only_space(body, len)) {
-        return create_request{error::none, 0, nullptr};
+        return create_request{error::none, 0, false, nullptr};
     }
 
     if (len > body_max) {
@@ -121,9 +122,20 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
     }
 
     json_object_foreach(root.p, key, value) {
-        if (std::string_view(key) != "maxParticipants") {
-            return fail(error::bad_request,
-                        "Unknown field; only maxParticipants is accepted.");
+        std::string_view name(key);
+
+        if (name == "oneTime") {
+            if (!json_is_boolean(value)) {
+                return fail(error::bad_request,
+                            "oneTime must be true or false.");
+            }
+            one_time = json_is_true(value);
+            continue;
+        }
+
+        if (name != "maxParticipants") {
+            return fail(error::bad_request, "Unknown field; only "
+                        "maxParticipants and oneTime are accepted.");
         }
 
         if (!json_is_integer(value)) {
@@ -135,16 +147,14 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
         have_n = true;
     }
 
-    if (!have_n) {
-        return create_request{error::none, 0, nullptr};
-    }
-
-    if (n < 2 || n > static_cast<json_int_t>(max_allowed)) {
+    if (have_n && (n < 2 || n > static_cast<json_int_t>(max_allowed))) {
         return fail(error::bad_participants,
                     "maxParticipants is outside what this server allows.");
     }
 
-    return create_request{error::none, static_cast<unsigned>(n), nullptr};
+    return create_request{error::none,
+                          have_n ? static_cast<unsigned>(n) : 0u, one_time,
+                          nullptr};
 }
 
 size_t

@@ -40,12 +40,13 @@ error_info describe(error e) noexcept;
 struct create_request {
     error       err;
     unsigned    max_participants;   /* 0: the zone's default */
+    bool        one_time;           /* the link ends after its first call */
     const char *detail;             /* static text saying what was wrong */
 };
 
-// The body of POST /rooms: empty, or {"maxParticipants": n} with
-// 2 <= n <= max_allowed. Unknown keys are refused so a typo is not silently
-// ignored.
+// The body of POST /rooms: empty, or an object with maxParticipants (n,
+// 2 <= n <= max_allowed) and oneTime (a boolean), each optional. Unknown
+// keys are refused so a typo is not silently ignored.
 create_request parse_create(const char *body, size_t len,
                             unsigned max_allowed) noexcept;
 

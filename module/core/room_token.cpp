@@ -85,7 +85,7 @@ derive_key(const uint8_t *secret, size_t len) noexcept
 
 size_t
 mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
-          uint32_t now, char *out, size_t cap, room *r) noexcept
+          uint32_t now, char *out, size_t cap, room *r, bool one_time) noexcept
 {
     uint8_t raw[raw_len];
     uint8_t mac[32];
@@ -95,7 +95,11 @@ mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
     }
 
     raw[0] = version;
-    raw[1] = max_participants;
+    if (max_participants & one_time_bit) {
+        return 0;
+    }
+
+    raw[1] = max_participants | (one_time ? one_time_bit : 0);
     put_u32(raw + 2, now);
     std::memcpy(raw + 6, id, id_len);
 
@@ -109,6 +113,7 @@ mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
         std::memcpy(r->id, id, id_len);
         r->max_participants = max_participants;
         r->issued = now;
+        r->one_time = one_time;
     }
 
     return base58::encode(raw, raw_len, out, cap);
@@ -116,7 +121,7 @@ mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
 
 size_t
 mint(const key &k, uint8_t max_participants, uint32_t now, char *out,
-     size_t cap, room *r) noexcept
+     size_t cap, room *r, bool one_time) noexcept
 {
     uint8_t id[id_len];
 
@@ -124,7 +129,7 @@ mint(const key &k, uint8_t max_participants, uint32_t now, char *out,
         return 0;
     }
 
-    return mint_with(k, id, max_participants, now, out, cap, r);
+    return mint_with(k, id, max_participants, now, out, cap, r, one_time);
 }
 
 verdict
@@ -154,7 +159,8 @@ verify(const key &k, std::string_view text, room *r) noexcept
     }
 
     if (r != nullptr) {
-        r->max_participants = raw[1];
+        r->max_participants = raw[1] & (uint8_t) ~one_time_bit;
+        r->one_time = (raw[1] & one_time_bit) != 0;
         r->issued = get_u32(raw + 2);
         std::memcpy(r->id, raw + 6, id_len);
     }

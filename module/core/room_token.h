@@ -25,7 +25,12 @@ struct room {
     uint8_t  id[id_len];
     uint8_t  max_participants;
     uint32_t issued;                    /* unix time, seconds */
+    bool     one_time;                  /* ends after its first call */
 };
+
+// Settings travel in the token's participants byte: the count in the low
+// bits, one_time in the high one (a token minted before it was 0).
+constexpr uint8_t one_time_bit = 0x80;
 
 enum class verdict { ok, malformed, forged };
 
@@ -36,12 +41,12 @@ key derive_key(const uint8_t *secret, size_t len) noexcept;
 // Mints a token with ids from OpenSSL's CSPRNG. Writes the text (no NUL) and
 // returns its length, or 0 if the CSPRNG failed or cap < text_max.
 size_t mint(const key &k, uint8_t max_participants, uint32_t now,
-            char *out, size_t cap, room *r) noexcept;
+            char *out, size_t cap, room *r, bool one_time = false) noexcept;
 
 // The same with caller-supplied randomness, for tests.
 size_t mint_with(const key &k, const uint8_t id[id_len],
                  uint8_t max_participants, uint32_t now, char *out,
-                 size_t cap, room *r) noexcept;
+                 size_t cap, room *r, bool one_time = false) noexcept;
 
 // malformed: not a canonical base58 text of the right size (a typo or
 // truncated link: 400); forged: well-formed but the MAC or version does not

@@ -81,4 +81,32 @@ describe('ending the call for everyone', () => {
             for (const p of [host, guest, late]) await p.context.close();
         }
     });
+
+    it('a one-time link from the home page refuses a newcomer after the first call', { timeout: 90000 }, async () => {
+        const host = await participant(browser, { bypassCSP: true });
+        const guest = await participant(browser);
+        const late = await participant(browser);
+        try {
+            await host.page.goto(`${ngx.base}/`);
+            await host.page.click('#options summary');
+            await axe(host.page, 'the home page with its options open');
+            await host.page.check('#one-time');
+            await host.page.click('#create');
+            await host.page.waitForSelector('#result:not([hidden])');
+            assert.match(await host.page.textContent('#status'), /It works for one call only/);
+            const link = await host.page.inputValue('#link');
+            await host.page.click('#start');
+            await guest.page.goto(link);
+            await waitForMedia(host.page, 1, 30000);
+            await waitForMedia(guest.page, 1, 30000);
+            await host.page.click('#hangup');
+            await waitForStatus(guest.page, /The other person hung up/);
+            await late.page.goto(link);
+            await waitForStatus(late.page, /This link was ended/);
+            const token = new URL(link).pathname.split('/').pop();
+            assert.equal((await request(ngx.base, `/api/rooms/${token}`)).status, 410);
+        } finally {
+            for (const p of [host, guest, late]) await p.context.close();
+        }
+    });
 });

@@ -159,3 +159,73 @@ describe('the ended-rooms file at start', () => {
         }
     });
 });
+
+describe('one-time links', () => {
+    let ngx;
+
+    before(async () => { ngx = await startNginx({ workers: 2, wsLocation: 'webcall_signal_grace 1s;' }); });
+    after(async () => { await ngx?.stop(); });
+
+    const oneTime = async () => createRoom(ngx.base, { oneTime: true });
+    const get = async (token) => (await request(ngx.base, `/api/rooms/${token}`)).status;
+
+    it('refuses bad options with 400 and a sentence', async () => {
+        for (const json of [{ oneTime: 'yes' }, { oneTime: 1 }, { oneTime: null }, { onetime: true }]) {
+            const res = await request(ngx.base, '/api/rooms', { method: 'POST', json });
+            assert.equal(res.status, 400, JSON.stringify(json));
+            assert.equal(res.json.error, 'bad-request');
+            assert.ok(res.json.message.length > 10, res.json.message);
+        }
+        const both = await request(ngx.base, '/api/rooms', { method: 'POST', json: { oneTime: true, maxParticipants: 4 } });
+        assert.equal(both.status, 201);
+        assert.equal(both.json.maxParticipants, 4);
+    });
+
+    it('stays open until a call happened, and a reload in the call does not end it', { timeout: 20000 }, async () => {
+        const room = await oneTime();
+        const a = await Peer.open(ngx.port, room.token);
+        await a.join();
+        a.send({ type: 'bye' });
+        await a.closed;
+        assert.equal(await get(room.token), 200, 'one person alone is no call');
+
+        const b = await Peer.open(ngx.port, room.token);
+        await b.join();
+        const c = await Peer.open(ngx.port, room.token);
+        await c.join();
+        await b.next('peer-joined');
+        // C reloads: the room is never empty, the call goes on
+        const resume = c.resume;
+        c.drop();
+        const c2 = await Peer.open(ngx.port, room.token);
+        await c2.join(resume);
+        assert.equal(await get(room.token), 200);
+        for (const p of [b, c2]) p.send({ type: 'bye' });
+        await Promise.all([b.closed, c2.closed]);
+        assert.equal(await get(room.token), 410, 'the first call ended: the link is used up');
+        assert.equal(await handshakeStatus(ngx.port, room.token), 410);
+    });
+
+    it('ends when the last one of a call drops and the grace runs out, and stays ended after a restart', { timeout: 30000 }, async () => {
+        const room = await oneTime();
+        const plain = await createRoom(ngx.base);
+        const a = await Peer.open(ngx.port, room.token);
+        await a.join();
+        const b = await Peer.open(ngx.port, room.token);
+        await b.join();
+        const x = await Peer.open(ngx.port, plain.token);
+        await x.join();
+        const y = await Peer.open(ngx.port, plain.token);
+        await y.join();
+        for (const p of [a, b, x, y]) p.drop();
+        const end = Date.now() + 8000;
+        while (await get(room.token) !== 410 && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+        assert.equal(await get(room.token), 410);
+        assert.equal(await get(plain.token), 200, 'an ordinary link lives on');
+        const lines = fs.readFileSync(path.join(ngx.dir, 'ended-rooms'), 'utf8').trim().split('\n');
+        assert.match(lines.at(-1), /^[0-9a-f]{32} \d+ one-time$/);
+        await ngx.restart();
+        assert.equal(await get(room.token), 410);
+        assert.equal(await get(plain.token), 200);
+    });
+});

@@ -58,6 +58,26 @@ max_participants_of_wrong_type_is_refused(void **)
 }
 
 static void
+one_time_is_a_boolean(void **)
+{
+    assert_false(parse("{}").one_time);
+    assert_true(parse("{\"oneTime\":true}").one_time);
+    assert_false(parse("{\"oneTime\":false}").one_time);
+    create_request both = parse("{\"oneTime\":true,\"maxParticipants\":4}");
+    assert_int_equal((int) both.err, (int) error::none);
+    assert_true(both.one_time);
+    assert_int_equal(both.max_participants, 4);
+    for (const char *bad : {"{\"oneTime\":1}", "{\"oneTime\":\"yes\"}",
+                            "{\"oneTime\":null}", "{\"onetime\":true}"}) {
+        assert_int_equal((int) parse(bad).err, (int) error::bad_request);
+        assert_non_null(parse(bad).detail);
+    }
+    /* a bad count is still refused next to a good flag */
+    assert_int_equal((int) parse("{\"oneTime\":true,\"maxParticipants\":9}").err,
+                     (int) error::bad_participants);
+}
+
+static void
 malformed_json_is_bad_json(void **)
 {
     assert_int_equal((int) parse("{").err, (int) error::bad_json);
@@ -187,6 +207,7 @@ main(void)
         cmocka_unit_test(max_participants_within_limits_is_taken),
         cmocka_unit_test(max_participants_out_of_range_is_refused),
         cmocka_unit_test(max_participants_of_wrong_type_is_refused),
+        cmocka_unit_test(one_time_is_a_boolean),
         cmocka_unit_test(malformed_json_is_bad_json),
         cmocka_unit_test(non_object_or_unknown_key_is_bad_request),
         cmocka_unit_test(body_over_the_limit_is_too_large),

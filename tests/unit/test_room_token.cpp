@@ -195,6 +195,32 @@ derived_key_depends_on_every_secret_byte(void **)
 }
 
 static void
+one_time_travels_in_the_signed_token(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    uint8_t          id[room_token::id_len] = {7};
+    room_token::room minted{}, back{};
+    char             text[room_token::text_max];
+    size_t           n;
+
+    for (bool one_time : {false, true}) {
+        n = room_token::mint_with(k, id, 4, 1796000000, text, sizeof(text),
+                                  &minted, one_time);
+        assert_true(n > 0);
+        assert_int_equal((int) room_token::verify(k, std::string_view(text, n),
+                                                  &back),
+                         (int) room_token::verdict::ok);
+        assert_int_equal(back.max_participants, 4);
+        assert_int_equal(back.one_time, one_time);
+        assert_int_equal(minted.one_time, one_time);
+    }
+    /* the flag's bit is not a participant count */
+    assert_int_equal(room_token::mint_with(k, id, room_token::one_time_bit | 2,
+                                           1, text, sizeof(text), nullptr),
+                     0);
+}
+
+static void
 owner_key_belongs_to_its_room_and_secret(void **)
 {
     room_token::key k = test_key("0123456789abcdef0123456789abcdef");
@@ -249,6 +275,7 @@ main(void)
         cmocka_unit_test(damaged_text_is_malformed_not_forged),
         cmocka_unit_test(derived_key_depends_on_every_secret_byte),
         cmocka_unit_test(owner_key_belongs_to_its_room_and_secret),
+        cmocka_unit_test(one_time_travels_in_the_signed_token),
     };
 
     return cmocka_run_group_tests_name("room_token", tests, NULL, NULL);

@@ -69,14 +69,18 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string,
     };
 }
 
-// maxParticipants: omitted, the server's default (a call for 2).
-export function createRoom(maxParticipants?: number): Promise<ApiResult<NewRoom>> {
+// maxParticipants: omitted, the server's default (a call for 2). oneTime:
+// the link stops admitting people once its first call has ended.
+export function createRoom(maxParticipants?: number, oneTime = false): Promise<ApiResult<NewRoom>> {
+    const options: Record<string, unknown> = {};
+    if (maxParticipants !== undefined) options['maxParticipants'] = maxParticipants;
+    if (oneTime) options['oneTime'] = true;
     // The url ends up in href and in the link people share, so only accept
     // a path on this site.
     return call<NewRoom>('POST', '/api/rooms',
         (b) => typeof b['token'] === 'string' && typeof b['url'] === 'string'
                && b['url'].startsWith('/r/'),
-        {}, maxParticipants === undefined ? undefined : { maxParticipants });
+        {}, Object.keys(options).length ? options : undefined);
 }
 
 export function getRoom(token: string): Promise<ApiResult<RoomState>> {

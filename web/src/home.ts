@@ -10,6 +10,8 @@ localize('homeTitle');
 const createBtn = byId('create', HTMLButtonElement);
 const familyBtn = byId('create-family', HTMLButtonElement);
 const FAMILY = 4;               // "Family call": a room for up to 4
+const options = byId('options', HTMLDetailsElement);
+const oneTime = byId('one-time', HTMLInputElement);
 const intro = byId('intro', HTMLParagraphElement);
 const status = byId('status', HTMLParagraphElement);
 const result = byId('result', HTMLElement);
@@ -36,7 +38,7 @@ async function create(button: HTMLButtonElement, max?: number): Promise<void> {
     button.setAttribute('aria-disabled', 'true');
     announce(status, t.creating);
 
-    const res = await createRoom(max);
+    const res = await createRoom(max, oneTime.checked);
 
     busy = false;
     button.removeAttribute('aria-disabled');
@@ -49,9 +51,11 @@ async function create(button: HTMLButtonElement, max?: number): Promise<void> {
     start.href = localHref(res.data.url);
     createBtn.hidden = true;
     familyBtn.hidden = true;
+    options.hidden = true;
     intro.hidden = true;
     result.hidden = false;
-    announce(status, max ? fill(t.linkReadyFamily, { n: max }) : t.linkReady);
+    const ready = max ? fill(t.linkReadyFamily, { n: max }) : t.linkReady;
+    announce(status, oneTime.checked ? `${ready} ${t.linkOneTime}` : ready);
     // The button that was pressed is gone; put focus on the next step.
     byId('copy', HTMLButtonElement).focus();
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, mediaNote, statusOf, type CallState, type RemoteState } from '../../web/src/callstate.ts';
+import { initialState, linkNote, mediaNote, statusOf, type CallState, type RemoteState } from '../../web/src/callstate.ts';
 
 function joined(): CallState {
     const s = initialState();
@@ -70,6 +70,27 @@ describe('status sentence', () => {
         s.end = end;
         s.endedByThem = byThem;
         expect(statusOf(s)).toMatchObject({ key, final: true });
+    });
+});
+
+describe('a tile\'s connection note', () => {
+    const tile = (p: Partial<RemoteState>): RemoteState => ({ id: 'P', n: 1, link: 'connected', weak: false,
+        mic: true, cam: true, paused: false, stream: null, ...p });
+
+    it('says nothing for a good connection, or while connecting', () => {
+        expect(linkNote(tile({}))).toBeNull();
+        expect(linkNote(tile({ link: 'connecting' }))).toBeNull();
+        expect(linkNote(tile({ link: 'connecting', weak: true }))).toBeNull();
+    });
+
+    it('names a weak connection, by its state or by its stats', () => {
+        expect(linkNote(tile({ link: 'weak' }))).toBe('tileWeak');
+        expect(linkNote(tile({ weak: true }))).toBe('tileWeak');
+    });
+
+    it('says a lost one is being brought back', () => {
+        expect(linkNote(tile({ link: 'failed' }))).toBe('tileLost');
+        expect(linkNote(tile({ link: 'failed', weak: true }))).toBe('tileLost');
     });
 });
 

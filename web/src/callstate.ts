@@ -140,3 +140,12 @@ export function mediaNote(s: CallState): TextKey | null {
             return 'medMissing';
     }
 }
+
+// What one person's tile says about their connection, in words, so that in
+// a group the weak link is known by name (the status line speaks for the
+// whole call). null: nothing to say.
+export function linkNote(r: RemoteState): TextKey | null {
+    if (r.link === 'failed') return 'tileLost';
+    if (r.link === 'weak' || (r.weak && r.link === 'connected')) return 'tileWeak';
+    return null;
+}

@@ -1,6 +1,6 @@
 // The room page's DOM: draws a CallState, never changes it. Tiles for the
 // remote participants are made and dropped here as the state says.
-import { mediaNote, statusOf, type CallState, type RemoteState } from './callstate.js';
+import { linkNote, mediaNote, statusOf, type CallState, type RemoteState } from './callstate.js';
 import { byId } from './dom.js';
 import { t } from './i18n.js';
 import { browserKind } from './media.js';
@@ -162,6 +162,8 @@ export class RoomView {
         }
         tile.name.textContent = only ? t.person : fill(t.personN, { n: r.n });
         const notes: string[] = [];
+        const link = linkNote(r);
+        if (link) notes.push(t[link]);
         if (!r.mic) notes.push(t.theirMicOff);
         if (r.paused) notes.push(t.theirVideoPaused);
         else if (!r.cam) notes.push(t.theirCamOff);

@@ -1,6 +1,7 @@
 /*
  * webcall: the rooms REST API. POST .../rooms mints a room, GET
- * .../rooms/<token> reports one. The request is turned into calls of the
+ * .../rooms/<token> reports one, DELETE ends it, POST .../admit checks a
+ * PIN room's PIN. The request is turned into calls of the
  * pure units (room_token, room_api) and the zone; replies are small JSON
  * bodies built in a stack buffer and copied once into the request pool.
  */
@@ -28,6 +29,10 @@ static ngx_int_t ngx_http_webcall_api_read_only(ngx_http_request_t *r,
     const char *allow) noexcept;
 static ngx_int_t ngx_http_webcall_api_end(ngx_http_request_t *r,
     ngx_str_t *text) noexcept;
+static ngx_int_t ngx_http_webcall_api_admit(ngx_http_request_t *r) noexcept;
+static void ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept;
+static ngx_int_t ngx_http_webcall_api_retry_after(ngx_http_request_t *r,
+    int64_t seconds) noexcept;
 static ngx_int_t ngx_http_webcall_api_verify(ngx_http_request_t *r,
     ngx_http_webcall_main_conf_t *wmcf, std::string_view text,
     token::room *room) noexcept;
@@ -163,6 +168,7 @@ ngx_int_t
 ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
 {
     static const ngx_str_t     rooms = ngx_string("rooms");
+    static const ngx_str_t     admit = ngx_string("/admit");
     ngx_http_core_loc_conf_t  *clcf;
     ngx_str_t                  rest, token;
     u_char                    *p, *last;
@@ -227,6 +233,20 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
     if (rest.len > rooms.len) {
         token.data = rest.data + rooms.len + 1;
         token.len = rest.len - rooms.len - 1;
+
+        /* rooms/<token>/admit: a PIN room's door */
+        if (token.len > admit.len
+            && ngx_strncmp(token.data + token.len - admit.len, admit.data,
+                           admit.len) == 0)
+        {
+            token.len -= admit.len;
+
+            if (ngx_strlchr(token.data, token.data + token.len, '/')
+                == NULL)
+            {
+                return ngx_http_webcall_api_admit(r);
+            }
+        }
 
         for (p = token.data; p < token.data + token.len; p++) {
             if (*p == '/') {
@@ -345,8 +365,10 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     u_char                         body[api::body_max];
     char                           text[token::text_max];
     char                           owner[token::owner_text_max];
+    char                           pass[token::pass_text_max];
     char                           reply[NGX_HTTP_WEBCALL_REPLY_MAX];
     size_t                         body_len, text_len, reply_len, owner_len;
+    size_t                         pass_len;
     unsigned                       max;
 
     zone = ngx_http_webcall_api_zone(r);
@@ -382,7 +404,7 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
 
     text_len = token::mint(wmcf->token_key, (uint8_t) max,
                            (uint32_t) ngx_time(), text, sizeof(text), &room,
-                           req.one_time);
+                           req.one_time, req.pin);
     if (text_len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "webcall: the CSPRNG failed to mint a room token");
@@ -416,11 +438,18 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     owner_len = token::owner_key(wmcf->token_key, room.id, owner,
                                  sizeof(owner));
 
+    /* the creator is never asked for the PIN they chose */
+    pass_len = room.pin ? token::pass_key(wmcf->token_key, room.id, pass,
+                                          sizeof(pass))
+                        : 0;
+
     reply_len = api::write_created({std::string_view(text, text_len),
                                     info.expires_at, 0,
-                                    (unsigned) info.max_participants},
+                                    (unsigned) info.max_participants,
+                                    room.pin},
                                    "/r/", std::string_view(owner, owner_len),
-                                   reply, sizeof(reply));
+                                   reply, sizeof(reply),
+                                   std::string_view(pass, pass_len));
 
     ngx_http_finalize_request(r,
         ngx_http_webcall_api_send(r, NGX_HTTP_CREATED, reply, reply_len));
@@ -480,7 +509,7 @@ ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
 
     len = api::write_room({tv, info.expires_at,
                            (unsigned) info.participants,
-                           (unsigned) info.max_participants},
+                           (unsigned) info.max_participants, room.pin},
                           reply, sizeof(reply));
 
     return ngx_http_webcall_api_send(r, NGX_HTTP_OK, reply, len);
@@ -742,4 +771,202 @@ ngx_http_webcall_api_no_content(ngx_http_request_t *r) noexcept
     }
 
     return ngx_http_send_header(r);
+}
+
+
+/* POST .../rooms/<token>/admit with {"pin":"1234"}: a PIN room's door.
+ * The right PIN earns the room's pass (200); a wrong one is counted in the
+ * room's record (403 with the tries left), and once they are used up every
+ * try is 429 until the lock ends, the right PIN too. Checked like room
+ * creation: from this site's pages only, a small JSON body. */
+static ngx_int_t
+ngx_http_webcall_api_admit(ngx_http_request_t *r) noexcept
+{
+    ngx_int_t  rc;
+
+    if (r->method != NGX_HTTP_POST || !ngx_http_webcall_api_same_site(r)
+        || r->headers_in.content_length_n > (off_t) api::body_max)
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (r->method != NGX_HTTP_POST) {
+            ngx_http_webcall_api_header(r, "Allow", "POST");
+            return ngx_http_webcall_api_error(r,
+                                              api::error::method_not_allowed,
+                                              NULL);
+        }
+
+        return ngx_http_webcall_api_error(r,
+                   r->headers_in.content_length_n > (off_t) api::body_max
+                   ? api::error::too_large : api::error::cross_site, NULL);
+    }
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_webcall_api_admit_body);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* The token of .../rooms/<token>/admit[/], as the handler checked it. */
+static std::string_view
+ngx_http_webcall_api_admit_token(ngx_http_request_t *r) noexcept
+{
+    u_char  *start, *end;
+
+    end = r->uri.data + r->uri.len;
+    if (end > r->uri.data && end[-1] == '/') {
+        end--;
+    }
+
+    end -= sizeof("/admit") - 1;
+    for (start = end; start > r->uri.data && start[-1] != '/'; start--) {
+        /* void */
+    }
+
+    return std::string_view((const char *) start, end - start);
+}
+
+
+static void
+ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_main_conf_t   *wmcf;
+    ngx_http_webcall_zone_t        *zone;
+    webcall::pin_throttle::answer   answer{};
+    api::create_request             req;
+    token::room                     room;
+    u_char                          body[api::body_max];
+    char                            pass[token::pass_text_max];
+    char                            reply[NGX_HTTP_WEBCALL_REPLY_MAX];
+    size_t                          body_len, len;
+    ngx_int_t                       rc;
+    ngx_uint_t                      right;
+
+    zone = ngx_http_webcall_api_zone(r);
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
+
+    rc = ngx_http_webcall_api_verify(r, wmcf,
+                                     ngx_http_webcall_api_admit_token(r),
+                                     &room);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (!room.pin) {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::no_pin, NULL));
+        return;
+    }
+
+    if (ngx_http_webcall_api_body_text(r, body, sizeof(body), &body_len)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::too_large, NULL));
+        return;
+    }
+
+    if (body_len > 0 && !ngx_http_webcall_api_is_json(r)) {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::unsupported_media_type,
+                                       NULL));
+        return;
+    }
+
+    req = api::parse_admit((const char *) body, body_len);
+    if (req.err != api::error::none) {
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, req.err, req.detail));
+        return;
+    }
+
+    /* the HMAC outside the lock; the answer only once the throttle
+     * allows the try */
+    right = token::pin_matches(wmcf->token_key, room, req.pin);
+
+    rc = ngx_http_webcall_room_pin_try(zone, &room, right, &answer);
+
+    switch (rc) {
+
+    case NGX_OK:
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_PIN_ADMITTED);
+        len = token::pass_key(wmcf->token_key, room.id, pass, sizeof(pass));
+        len = api::write_admitted(std::string_view(pass, len), reply,
+                                  sizeof(reply));
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_send(r, NGX_HTTP_OK, reply, len));
+        return;
+
+    case NGX_DECLINED:
+    case NGX_BUSY:
+        ngx_http_webcall_count(zone, rc == NGX_BUSY
+                                     ? NGX_HTTP_WEBCALL_PIN_LOCKED
+                                     : NGX_HTTP_WEBCALL_PIN_WRONG);
+
+        if (answer.locked) {
+            if (rc == NGX_DECLINED) {
+                ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_PIN_LOCKOUTS);
+                ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                              "webcall: a PIN room is locked for %L s "
+                              "after too many wrong PINs",
+                              answer.retry_after);
+            }
+
+            ngx_http_webcall_api_retry_after(r, answer.retry_after);
+        }
+
+        len = api::write_pin_refused(rc == NGX_BUSY
+                                     ? api::error::too_many_tries
+                                     : api::error::wrong_pin,
+                                     answer.tries_left, answer.retry_after,
+                                     reply, sizeof(reply));
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_send(r, api::describe(rc == NGX_BUSY
+                                          ? api::error::too_many_tries
+                                          : api::error::wrong_pin).status,
+                                      reply, len));
+        return;
+
+    case NGX_ABORT:
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::ended, NULL));
+        return;
+
+    case NGX_DONE:
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::not_found, NULL));
+        return;
+
+    default:
+        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        ngx_http_finalize_request(r,
+            ngx_http_webcall_api_error(r, api::error::zone_full, NULL));
+        return;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webcall_api_retry_after(ngx_http_request_t *r, int64_t seconds)
+    noexcept
+{
+    u_char  *p;
+
+    p = (u_char *) ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(p, "%L", seconds > 0 ? seconds : 1) = '\0';
+
+    return ngx_http_webcall_api_header(r, "Retry-After", (const char *) p);
 }

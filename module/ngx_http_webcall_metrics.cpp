@@ -95,6 +95,19 @@ static const ngx_http_webcall_counter_t  ngx_http_webcall_counters[] = {
       "limit_req), a body over the limit (413)." },
     { NGX_HTTP_WEBCALL_API_TOO_LARGE, "webcall_api_refused_total",
       "error", "too-large", NULL },
+    { NGX_HTTP_WEBCALL_PIN_ADMITTED, "webcall_pin_admitted_total", NULL,
+      NULL, "Right PINs given to a PIN room (POST .../admit, 200)." },
+    { NGX_HTTP_WEBCALL_PIN_WRONG, "webcall_pin_refused_total", "reason",
+      "wrong-pin", "PINs refused: wrong (403), or not checked because the "
+      "room was locked after too many wrong ones (429); joins without a "
+      "valid pass (pin-required)." },
+    { NGX_HTTP_WEBCALL_PIN_LOCKED, "webcall_pin_refused_total", "reason",
+      "locked", NULL },
+    { NGX_HTTP_WEBCALL_PIN_NO_PASS, "webcall_pin_refused_total", "reason",
+      "no-pass", NULL },
+    { NGX_HTTP_WEBCALL_PIN_LOCKOUTS, "webcall_pin_lockouts_total", NULL,
+      NULL, "Times a PIN room was locked after its wrong PINs were used "
+      "up (pin_tries= of webcall_zone)." },
 };
 
 
@@ -112,6 +125,7 @@ static const struct {
     { sig::error::rate_limited, "rate-limited" },
     { sig::error::bad_beacon, "bad-beacon" },
     { sig::error::room_ended, "ended" },
+    { sig::error::pin_required, "pin-required" },
 };
 
 

@@ -715,7 +715,8 @@ ngx_http_webcall_find_zone(ngx_conf_t *cf, ngx_http_webcall_main_conf_t *wmcf,
 
 
 /* webcall_zone NAME:SIZE [ttl=7d] [empty_ttl=5m] [participants=2]
- *              [max_participants=4]; */
+ *              [max_participants=4] [pin_tries=5] [pin_lock=1m]
+ *              [pin_lock_max=1h]; */
 static char *
 ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     noexcept
@@ -776,6 +777,9 @@ ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->inbox_size = 4 * 1024 * 1024;
     zone->participants = 2;
     zone->max_participants = NGX_HTTP_WEBCALL_SEATS;
+    zone->pin.tries = 5;
+    zone->pin.lock = 60;
+    zone->pin.lock_max = 60 * 60;
 
     for (i = 2; i < cf->args->nelts; i++) {
         if (ngx_http_webcall_zone_param(cf, zone, &value[i])
@@ -783,6 +787,14 @@ ngx_http_webcall_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             return (char *) NGX_CONF_ERROR;
         }
+    }
+
+    if (zone->pin.lock > zone->pin.lock_max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webcall_zone\" pin_lock=%T is longer than "
+                           "pin_lock_max=%T", zone->pin.lock,
+                           zone->pin.lock_max);
+        return (char *) NGX_CONF_ERROR;
     }
 
     if (zone->participants > zone->max_participants) {
@@ -900,6 +912,41 @@ ngx_http_webcall_zone_param(ngx_conf_t *cf, ngx_http_webcall_zone_t *zone,
         return NGX_CONF_OK;
     }
 
+    if (WEBCALL_PARAM(param, "pin_lock")
+        || WEBCALL_PARAM(param, "pin_lock_max"))
+    {
+        t = ngx_parse_time(&v, 1);
+        if (t == (time_t) NGX_ERROR || t <= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_zone\" has an invalid time in "
+                               "\"%V\"; write it like 1m, 1h or 30s",
+                               param);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        if (WEBCALL_PARAM(param, "pin_lock")) {
+            zone->pin.lock = t;
+        } else {
+            zone->pin.lock_max = t;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (WEBCALL_PARAM(param, "pin_tries")) {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 1 || n > 100) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webcall_zone\" \"%V\": wrong PINs before "
+                               "a lock must be a number from 1 to 100",
+                               param);
+            return (char *) NGX_CONF_ERROR;
+        }
+
+        zone->pin.tries = (uint32_t) n;
+        return NGX_CONF_OK;
+    }
+
     if (WEBCALL_PARAM(param, "inbox")) {
         size = ngx_parse_size(&v);
         if (size == NGX_ERROR || size < (ssize_t) (64 * 1024)) {
@@ -940,8 +987,9 @@ unknown:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"webcall_zone\" has the unknown parameter \"%V\"; "
-                       "it takes ttl=, empty_ttl=, inbox=, participants= "
-                       "and max_participants=", param);
+                       "it takes ttl=, empty_ttl=, inbox=, participants=, "
+                       "max_participants=, pin_tries=, pin_lock= and "
+                       "pin_lock_max=", param);
     return (char *) NGX_CONF_ERROR;
 }
 

@@ -13,6 +13,7 @@ extern "C" {
 #include <type_traits>
 
 #include "ended_rooms.h"
+#include "pin_throttle.h"
 #include "room_policy.h"
 #include "room_token.h"
 
@@ -62,6 +63,7 @@ typedef struct {
     u_char                        one_time;   /* ends after its first call */
     u_char                        had_call;   /* two were in it at once */
     ngx_queue_t                   queue;
+    webcall::pin_throttle::state  pin;        /* a PIN room's wrong tries */
     int64_t                       issued;
     int64_t                       created;
     int64_t                       last_visit;
@@ -127,10 +129,15 @@ typedef enum {
     NGX_HTTP_WEBCALL_TURN_CREDENTIALS,
     NGX_HTTP_WEBCALL_API_RATE_LIMITED,
     NGX_HTTP_WEBCALL_API_TOO_LARGE,
+    NGX_HTTP_WEBCALL_PIN_ADMITTED,
+    NGX_HTTP_WEBCALL_PIN_WRONG,
+    NGX_HTTP_WEBCALL_PIN_LOCKED,
+    NGX_HTTP_WEBCALL_PIN_LOCKOUTS,
+    NGX_HTTP_WEBCALL_PIN_NO_PASS,
     NGX_HTTP_WEBCALL_NSTATS
 } ngx_http_webcall_stat_e;
 
-#define NGX_HTTP_WEBCALL_NERRORS  8     /* >= the codes of signal::error */
+#define NGX_HTTP_WEBCALL_NERRORS  9     /* >= the codes of signal::error */
 
 #define NGX_HTTP_WEBCALL_BUCKETS  10    /* webcall::quality bounds, + Inf */
 
@@ -192,6 +199,7 @@ typedef struct {
     ngx_http_webcall_ipc_sh_t    *ipc;
     size_t                        inbox_size;
     webcall::room_policy::limits  limits;
+    webcall::pin_throttle::config pin;        /* pin_tries=, pin_lock= */
     ngx_uint_t                    participants;
     ngx_uint_t                    max_participants;
     ngx_int_t                     slot;       /* ours in ipc->workers */
@@ -256,6 +264,9 @@ typedef struct {
     ngx_int_t                     rc;
     ngx_uint_t                    seat;
     ngx_uint_t                    resumed;
+    /* in: a join to a PIN room without its pass may only take its own
+     * seat back with the resume secret (else rc NGX_AGAIN) */
+    ngx_uint_t                    resume_only;
     ngx_uint_t                    max_participants;
     u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
     u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
@@ -299,6 +310,12 @@ ngx_http_webcall_room_t *ngx_http_webcall_room_find(
 void ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, time_t now) noexcept;
 ngx_uint_t ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept;
+/* A PIN try on a room: NGX_OK (right), NGX_DECLINED (wrong), NGX_BUSY
+ * (locked; not checked), NGX_ABORT (ended), NGX_DONE (expired), NGX_ERROR
+ * (no space for its record). */
+ngx_int_t ngx_http_webcall_room_pin_try(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_uint_t right,
+    webcall::pin_throttle::answer *answer) noexcept;
 ngx_int_t ngx_http_webcall_room_end(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, webcall::ended_rooms::reason why,
     ngx_uint_t dry_run, int64_t *until, ngx_http_webcall_target_t *targets,

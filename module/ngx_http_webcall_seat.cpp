@@ -161,7 +161,9 @@ ngx_http_webcall_seat_claim(ngx_http_webcall_room_t *room,
         }
     }
 
-    if (free_seat == NULL || room->participants >= room->max_participants) {
+    if (free_seat == NULL || room->participants >= room->max_participants
+        || ch->resume_only)
+    {
         return NULL;
     }
 
@@ -181,7 +183,8 @@ ngx_http_webcall_seat_claim(ngx_http_webcall_room_t *room,
 
 /* ch->id and ch->resume arrive holding fresh random values for a new seat;
  * they leave holding the seat's. rc: NGX_OK, NGX_DECLINED (no such room),
- * NGX_BUSY (room full), NGX_ERROR (no space in the zone). */
+ * NGX_BUSY (room full), NGX_AGAIN (resume_only, and no seat of its own),
+ * NGX_ERROR (no space in the zone). */
 void
 ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, const u_char *resume,
@@ -213,7 +216,7 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
 
     seat = ngx_http_webcall_seat_claim(room, resume, ch);
     if (seat == NULL) {
-        ch->rc = NGX_BUSY;
+        ch->rc = ch->resume_only ? NGX_AGAIN : NGX_BUSY;
         goto done;
     }
 

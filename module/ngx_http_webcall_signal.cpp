@@ -921,6 +921,7 @@ static void
 ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     const sig::client_msg &m) noexcept
 {
+    ngx_http_webcall_main_conf_t *wmcf;
     ngx_http_webcall_change_t   ch;
     ngx_http_webcall_target_t   me;
     std::string_view            peers[NGX_HTTP_WEBCALL_SEATS];
@@ -953,6 +954,16 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
         want = resume;
     }
 
+    /* a PIN room seats nobody new without the pass its PIN earned
+     * (POST .../admit); a resume takes back a seat that had it */
+    if (s->room.pin) {
+        wmcf = (ngx_http_webcall_main_conf_t *)
+                   ngx_http_get_module_main_conf(s->request,
+                                                 ngx_http_webcall_module);
+        ch.resume_only = !webcall::room_token::pass_matches(
+                             wmcf->token_key, s->room.id, m.pass.view());
+    }
+
     me.session = s->node.key;
     me.pid = ngx_pid;
     me.worker = (uint16_t) (s->zone->slot >= 0 ? s->zone->slot
@@ -972,6 +983,10 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
         return;
     case NGX_BUSY:
         ngx_http_webcall_send_error(s, sig::error::room_full);
+        return;
+    case NGX_AGAIN:
+        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_PIN_NO_PASS);
+        ngx_http_webcall_send_error(s, sig::error::pin_required);
         return;
     default:
         /* the zone had no space to take the room in again */

@@ -544,6 +544,61 @@ ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
 }
 
 
+/* A PIN try, counted in the room's record (taken in again if the zone
+ * does not hold it, as a visit would). While the room is locked the try is
+ * refused unchecked. A wrong PIN marks the record entered, so it is kept
+ * for the link's lifetime like a used room's and its count is not dropped
+ * with an unentered room's short-lived record. */
+ngx_int_t
+ngx_http_webcall_room_pin_try(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_uint_t right,
+    webcall::pin_throttle::answer *answer) noexcept
+{
+    ngx_http_webcall_room_t  *room;
+    time_t                    now;
+    ngx_int_t                 rc;
+
+    now = ngx_time();
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (ngx_http_webcall_ended_locked(zone, token->id, now)) {
+        rc = NGX_ABORT;
+        goto done;
+    }
+
+    room = ngx_http_webcall_room_find(zone, token, now);
+    if (room == NULL) {
+        rc = (now >= policy::valid_until_without_record(zone->limits,
+                                                        token->issued))
+             ? NGX_DONE : NGX_ERROR;
+        goto done;
+    }
+
+    *answer = webcall::pin_throttle::check(zone->pin, room->pin, now);
+
+    if (answer->locked) {
+        rc = NGX_BUSY;
+
+    } else if (right) {
+        rc = NGX_OK;
+
+    } else {
+        *answer = webcall::pin_throttle::wrong(zone->pin, room->pin, now);
+        room->entered = 1;
+        rc = NGX_DECLINED;
+    }
+
+    ngx_http_webcall_room_requeue(zone, room, now);
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
 /* For /api/health: whether a new room would find space now, after what is
  * due to expire has gone (as a creation would do). */
 ngx_uint_t

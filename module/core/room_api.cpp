@@ -3,7 +3,10 @@
 // sentences), so nothing needs escaping.
 #include "room_api.h"
 
+#include "room_token.h"
+
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <jansson.h>
 
@@ -38,7 +41,28 @@ only_space(const char *p, size_t len) noexcept
 create_request
 fail(error e, const char *detail) noexcept
 {
-    return create_request{e, 0, false, detail};
+    return create_request{e, 0, false, detail, {}};
+}
+
+/* A PIN field: a string of 4-6 ASCII digits, copied into req.pin. */
+bool
+read_pin(json_t *value, create_request &req) noexcept
+{
+    std::string_view pin;
+
+    if (!json_is_string(value)) {
+        return false;
+    }
+
+    pin = std::string_view(json_string_value(value),
+                           json_string_length(value));
+    if (!webcall::room_token::pin_valid(pin)) {
+        return false;
+    }
+
+    std::memcpy(req.pin, pin.data(), pin.size());
+    req.pin[pin.size()] = '\0';
+    return true;
 }
 
 }  // namespace
@@ -86,6 +110,16 @@ describe(error e) noexcept
     case error::forbidden:
         return {403, "forbidden",
                 "Only the person who created this link can end it."};
+    case error::bad_pin:
+        return {400, "bad-pin", "pin must be a string of 4 to 6 digits."};
+    case error::no_pin:
+        return {409, "no-pin",
+                "This room has no PIN; join it without one."};
+    case error::wrong_pin:
+        return {403, "wrong-pin", "This is not the room's PIN."};
+    case error::too_many_tries:
+        return {429, "too-many-tries",
+                "Too many wrong PINs for this room; wait and try again."};
     case error::internal:
         break;
     }
@@ -101,10 +135,10 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
     json_t      *value;
     json_int_t   n = 0;
     bool         have_n = false;
-    bool         one_time = false;
+    create_request req{error::none, 0, false, nullptr, {}};
 
     if (len == 0 || only_space(body, len)) {
-        return create_request{error::none, 0, false, nullptr};
+        return req;
     }
 
     if (len > body_max) {
@@ -129,13 +163,20 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
                 return fail(error::bad_request,
                             "oneTime must be true or false.");
             }
-            one_time = json_is_true(value);
+            req.one_time = json_is_true(value);
+            continue;
+        }
+
+        if (name == "pin") {
+            if (!read_pin(value, req)) {
+                return fail(error::bad_pin, nullptr);
+            }
             continue;
         }
 
         if (name != "maxParticipants") {
             return fail(error::bad_request, "Unknown field; only "
-                        "maxParticipants and oneTime are accepted.");
+                        "maxParticipants, oneTime and pin are accepted.");
         }
 
         if (!json_is_integer(value)) {
@@ -152,9 +193,45 @@ parse_create(const char *body, size_t len, unsigned max_allowed) noexcept
                     "maxParticipants is outside what this server allows.");
     }
 
-    return create_request{error::none,
-                          have_n ? static_cast<unsigned>(n) : 0u, one_time,
-                          nullptr};
+    req.max_participants = have_n ? static_cast<unsigned>(n) : 0u;
+    return req;
+}
+
+create_request
+parse_admit(const char *body, size_t len) noexcept
+{
+    json_error_t   jerr;
+    json_t        *value;
+    create_request req{error::none, 0, false, nullptr, {}};
+
+    if (len > body_max) {
+        return fail(error::too_large, "The body may hold at most 1024 bytes.");
+    }
+
+    json_ref root{len == 0 ? nullptr
+                           : json_loadb(body, len, JSON_REJECT_DUPLICATES
+                                                   | JSON_DECODE_ANY, &jerr)};
+    if (root.p == nullptr) {
+        return fail(error::bad_json,
+                    "Send the PIN as a JSON object with pin alone.");
+    }
+
+    if (!json_is_object(root.p) || json_object_size(root.p) != 1) {
+        return fail(error::bad_request,
+                    "The body must be an object with pin alone.");
+    }
+
+    value = json_object_get(root.p, "pin");
+    if (value == nullptr) {
+        return fail(error::bad_request,
+                    "The body must be an object with pin alone.");
+    }
+
+    if (!read_pin(value, req)) {
+        return fail(error::bad_pin, nullptr);
+    }
+
+    return req;
 }
 
 size_t
@@ -172,7 +249,8 @@ format_time(int64_t unix_time, char *out, size_t cap) noexcept
 
 size_t
 write_created(const room_view &room, std::string_view url_prefix,
-              std::string_view owner_key, char *out, size_t cap) noexcept
+              std::string_view owner_key, char *out, size_t cap,
+              std::string_view pass) noexcept
 {
     char when[32];
 
@@ -183,12 +261,59 @@ write_created(const room_view &room, std::string_view url_prefix,
     return finish(std::snprintf(out, cap,
                       "{\"token\":\"%.*s\",\"url\":\"%.*s%.*s\","
                       "\"expiresAt\":\"%s\",\"maxParticipants\":%u,"
-                      "\"ownerKey\":\"%.*s\"}\n",
+                      "\"ownerKey\":\"%.*s\"%s%.*s%s}\n",
                       (int) room.token.size(), room.token.data(),
                       (int) url_prefix.size(), url_prefix.data(),
                       (int) room.token.size(), room.token.data(), when,
                       room.max_participants,
-                      (int) owner_key.size(), owner_key.data()),
+                      (int) owner_key.size(), owner_key.data(),
+                      pass.empty() ? "" : ",\"pin\":true,\"pass\":\"",
+                      (int) pass.size(), pass.data(),
+                      pass.empty() ? "" : "\""),
+                  cap);
+}
+
+size_t
+write_admitted(std::string_view pass, char *out, size_t cap) noexcept
+{
+    return finish(std::snprintf(out, cap, "{\"pass\":\"%.*s\"}\n",
+                                (int) pass.size(), pass.data()),
+                  cap);
+}
+
+size_t
+write_pin_refused(error e, unsigned tries_left, int64_t retry_after,
+                  char *out, size_t cap) noexcept
+{
+    error_info info = describe(e);
+
+    if (e == error::wrong_pin && retry_after <= 0) {
+        return finish(std::snprintf(out, cap,
+                          "{\"error\":\"%.*s\",\"message\":\"%.*s\","
+                          "\"triesLeft\":%u}\n",
+                          (int) info.code.size(), info.code.data(),
+                          (int) info.message.size(), info.message.data(),
+                          tries_left),
+                      cap);
+    }
+
+    if (e == error::wrong_pin) {
+        /* the last try: wrong, and the room is locked from now */
+        return finish(std::snprintf(out, cap,
+                          "{\"error\":\"%.*s\",\"message\":\"%.*s\","
+                          "\"triesLeft\":0,\"retryAfter\":%lld}\n",
+                          (int) info.code.size(), info.code.data(),
+                          (int) info.message.size(), info.message.data(),
+                          (long long) retry_after),
+                      cap);
+    }
+
+    return finish(std::snprintf(out, cap,
+                      "{\"error\":\"%.*s\",\"message\":\"%.*s\","
+                      "\"retryAfter\":%lld}\n",
+                      (int) info.code.size(), info.code.data(),
+                      (int) info.message.size(), info.message.data(),
+                      (long long) retry_after),
                   cap);
 }
 
@@ -203,9 +328,10 @@ write_room(const room_view &room, char *out, size_t cap) noexcept
 
     return finish(std::snprintf(out, cap,
                       "{\"token\":\"%.*s\",\"participants\":%u,"
-                      "\"maxParticipants\":%u,\"expiresAt\":\"%s\"}\n",
+                      "\"maxParticipants\":%u,\"expiresAt\":\"%s\"%s}\n",
                       (int) room.token.size(), room.token.data(),
-                      room.participants, room.max_participants, when),
+                      room.participants, room.max_participants, when,
+                      room.pin ? ",\"pin\":true" : ""),
                   cap);
 }
 

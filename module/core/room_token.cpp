@@ -16,7 +16,10 @@ namespace {
 constexpr std::string_view key_label = "webcall room token key v1";
 constexpr std::string_view mac_label = "webcall room v1";
 constexpr std::string_view owner_label = "webcall room owner v1";
+constexpr std::string_view pin_label = "webcall room pin v1";
+constexpr std::string_view pass_label = "webcall room pass v1";
 constexpr size_t           signed_len = raw_len - mac_len;
+constexpr size_t           pin_mac_len = mac_len - pin_tag_len;
 
 bool
 hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a,
@@ -38,13 +41,40 @@ hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *a,
            && out_len == 32;
 }
 
+/* A PIN room's MAC also covers its PIN tag, the bytes after signed_len. */
 bool
-compute_mac(const key &k, const uint8_t raw[raw_len],
+compute_mac(const key &k, const uint8_t raw[raw_len], bool pin,
             uint8_t mac[32]) noexcept
 {
     return hmac_sha256(k.bytes, sizeof(k.bytes),
                        reinterpret_cast<const uint8_t *>(mac_label.data()),
-                       mac_label.size(), raw, signed_len, mac);
+                       mac_label.size(), raw,
+                       pin ? signed_len + pin_tag_len : signed_len, mac);
+}
+
+bool
+compute_pin_tag(const key &k, const uint8_t id[id_len], std::string_view pin,
+                uint8_t tag[pin_tag_len]) noexcept
+{
+    uint8_t buf[id_len + pin_max];
+    uint8_t mac[32];
+
+    if (!pin_valid(pin)) {
+        return false;
+    }
+
+    std::memcpy(buf, id, id_len);
+    std::memcpy(buf + id_len, pin.data(), pin.size());
+
+    if (!hmac_sha256(k.bytes, sizeof(k.bytes),
+                     reinterpret_cast<const uint8_t *>(pin_label.data()),
+                     pin_label.size(), buf, id_len + pin.size(), mac))
+    {
+        return false;
+    }
+
+    std::memcpy(tag, mac, pin_tag_len);
+    return true;
 }
 
 void
@@ -64,6 +94,22 @@ get_u32(const uint8_t *p) noexcept
 }
 
 }  // namespace
+
+bool
+pin_valid(std::string_view pin) noexcept
+{
+    if (pin.size() < pin_min || pin.size() > pin_max) {
+        return false;
+    }
+
+    for (char c : pin) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+
+    return true;
+}
 
 key
 derive_key(const uint8_t *secret, size_t len) noexcept
@@ -85,35 +131,50 @@ derive_key(const uint8_t *secret, size_t len) noexcept
 
 size_t
 mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
-          uint32_t now, char *out, size_t cap, room *r, bool one_time) noexcept
+          uint32_t now, char *out, size_t cap, room *r, bool one_time,
+          std::string_view pin) noexcept
 {
     uint8_t raw[raw_len];
     uint8_t mac[32];
+    uint8_t tag[pin_tag_len] = {};
+    bool    has_pin = !pin.empty();
 
     if (cap < text_max) {
         return 0;
     }
 
     raw[0] = version;
-    if (max_participants & one_time_bit) {
+    if (max_participants & (one_time_bit | pin_bit)) {
         return 0;
     }
 
-    raw[1] = max_participants | (one_time ? one_time_bit : 0);
+    if (has_pin && !compute_pin_tag(k, id, pin, tag)) {
+        return 0;
+    }
+
+    raw[1] = max_participants | (one_time ? one_time_bit : 0)
+             | (has_pin ? pin_bit : 0);
     put_u32(raw + 2, now);
     std::memcpy(raw + 6, id, id_len);
+    std::memcpy(raw + signed_len, tag, pin_tag_len);
 
-    if (!compute_mac(k, raw, mac)) {
+    if (!compute_mac(k, raw, has_pin, mac)) {
         return 0;
     }
 
-    std::memcpy(raw + signed_len, mac, mac_len);
+    if (has_pin) {
+        std::memcpy(raw + signed_len + pin_tag_len, mac, pin_mac_len);
+    } else {
+        std::memcpy(raw + signed_len, mac, mac_len);
+    }
 
     if (r != nullptr) {
         std::memcpy(r->id, id, id_len);
         r->max_participants = max_participants;
         r->issued = now;
         r->one_time = one_time;
+        r->pin = has_pin;
+        std::memcpy(r->pin_tag, tag, pin_tag_len);
     }
 
     return base58::encode(raw, raw_len, out, cap);
@@ -121,7 +182,7 @@ mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
 
 size_t
 mint(const key &k, uint8_t max_participants, uint32_t now, char *out,
-     size_t cap, room *r, bool one_time) noexcept
+     size_t cap, room *r, bool one_time, std::string_view pin) noexcept
 {
     uint8_t id[id_len];
 
@@ -129,7 +190,8 @@ mint(const key &k, uint8_t max_participants, uint32_t now, char *out,
         return 0;
     }
 
-    return mint_with(k, id, max_participants, now, out, cap, r, one_time);
+    return mint_with(k, id, max_participants, now, out, cap, r, one_time,
+                     pin);
 }
 
 verdict
@@ -139,6 +201,7 @@ verify(const key &k, std::string_view text, room *r) noexcept
     uint8_t mac[32];
     char    canonical[text_max];
     size_t  len;
+    bool    pin;
 
     if (text.size() < 40 || text.size() > text_max
         || !base58::decode_fixed(text, raw, raw_len))
@@ -152,17 +215,27 @@ verify(const key &k, std::string_view text, room *r) noexcept
         return verdict::malformed;
     }
 
-    if (raw[0] != version || !compute_mac(k, raw, mac)
-        || CRYPTO_memcmp(mac, raw + signed_len, mac_len) != 0)
+    /* the flag picks how the MAC bytes are read; flipping it breaks the
+     * MAC either way */
+    pin = (raw[1] & pin_bit) != 0;
+
+    if (raw[0] != version || !compute_mac(k, raw, pin, mac)
+        || CRYPTO_memcmp(mac, raw + raw_len - (pin ? pin_mac_len : mac_len),
+                         pin ? pin_mac_len : mac_len) != 0)
     {
         return verdict::forged;
     }
 
     if (r != nullptr) {
-        r->max_participants = raw[1] & (uint8_t) ~one_time_bit;
+        r->max_participants = raw[1] & (uint8_t) ~(one_time_bit | pin_bit);
         r->one_time = (raw[1] & one_time_bit) != 0;
+        r->pin = pin;
         r->issued = get_u32(raw + 2);
         std::memcpy(r->id, raw + 6, id_len);
+        std::memset(r->pin_tag, 0, pin_tag_len);
+        if (pin) {
+            std::memcpy(r->pin_tag, raw + signed_len, pin_tag_len);
+        }
     }
 
     return verdict::ok;
@@ -170,15 +243,16 @@ verify(const key &k, std::string_view text, room *r) noexcept
 
 namespace {
 
+/* A 128-bit key of the room under label: the owner key, the pass. */
 bool
-owner_bytes(const key &k, const uint8_t id[id_len],
-            uint8_t out[owner_len]) noexcept
+room_key_bytes(const key &k, std::string_view label,
+               const uint8_t id[id_len], uint8_t out[owner_len]) noexcept
 {
     uint8_t mac[32];
 
     if (!hmac_sha256(k.bytes, sizeof(k.bytes),
-                     reinterpret_cast<const uint8_t *>(owner_label.data()),
-                     owner_label.size(), id, id_len, mac))
+                     reinterpret_cast<const uint8_t *>(label.data()),
+                     label.size(), id, id_len, mac))
     {
         return false;
     }
@@ -187,15 +261,13 @@ owner_bytes(const key &k, const uint8_t id[id_len],
     return true;
 }
 
-}  // namespace
-
 size_t
-owner_key(const key &k, const uint8_t id[id_len], char *out,
-          size_t cap) noexcept
+room_key_text(const key &k, std::string_view label, const uint8_t id[id_len],
+              char *out, size_t cap) noexcept
 {
     uint8_t bytes[owner_len];
 
-    if (!owner_bytes(k, id, bytes)) {
+    if (!room_key_bytes(k, label, id, bytes)) {
         return 0;
     }
 
@@ -203,19 +275,58 @@ owner_key(const key &k, const uint8_t id[id_len], char *out,
 }
 
 bool
-owner_matches(const key &k, const uint8_t id[id_len],
-              std::string_view text) noexcept
+room_key_matches(const key &k, std::string_view label,
+                 const uint8_t id[id_len], std::string_view text) noexcept
 {
     uint8_t want[owner_len], got[owner_len];
 
     if (text.size() > owner_text_max
         || !base58::decode_fixed(text, got, owner_len)
-        || !owner_bytes(k, id, want))
+        || !room_key_bytes(k, label, id, want))
     {
         return false;
     }
 
     return CRYPTO_memcmp(want, got, owner_len) == 0;
+}
+
+}  // namespace
+
+size_t
+owner_key(const key &k, const uint8_t id[id_len], char *out,
+          size_t cap) noexcept
+{
+    return room_key_text(k, owner_label, id, out, cap);
+}
+
+bool
+owner_matches(const key &k, const uint8_t id[id_len],
+              std::string_view text) noexcept
+{
+    return room_key_matches(k, owner_label, id, text);
+}
+
+bool
+pin_matches(const key &k, const room &r, std::string_view pin) noexcept
+{
+    uint8_t tag[pin_tag_len];
+
+    return r.pin && compute_pin_tag(k, r.id, pin, tag)
+           && CRYPTO_memcmp(tag, r.pin_tag, pin_tag_len) == 0;
+}
+
+size_t
+pass_key(const key &k, const uint8_t id[id_len], char *out,
+         size_t cap) noexcept
+{
+    return room_key_text(k, pass_label, id, out, cap);
+}
+
+bool
+pass_matches(const key &k, const uint8_t id[id_len],
+             std::string_view text) noexcept
+{
+    return room_key_matches(k, pass_label, id, text);
 }
 
 }  // namespace webcall::room_token

@@ -145,6 +145,15 @@ bool read_resume(const json_t* root, client_msg& msg) noexcept
         && msg.resume.assign(string_of(v));
 }
 
+bool read_pass(const json_t* root, client_msg& msg) noexcept
+{
+    const json_t* v = json_object_get(root, "pass");
+    if (!v)
+        return true;
+    return json_is_string(v) && valid_pass(string_of(v))
+        && msg.pass.assign(string_of(v));
+}
+
 bool read_to(const json_t* root, client_msg& msg) noexcept
 {
     const json_t* v = json_object_get(root, "to");
@@ -223,7 +232,7 @@ bool read_beacon(const json_t* root, beacon& b) noexcept
 bool read_fields(const json_t* root, client_msg& msg) noexcept
 {
     if (msg.type == msg_type::join)
-        return read_resume(root, msg);
+        return read_resume(root, msg) && read_pass(root, msg);
     if (msg.type == msg_type::beacon)
         return read_beacon(root, msg.beacon);
     if (!is_relayed(msg.type))
@@ -288,6 +297,11 @@ bool valid_resume(std::string_view s) noexcept
         && all_base58(s);
 }
 
+bool valid_pass(std::string_view s) noexcept
+{
+    return !s.empty() && s.size() <= pass_max && all_base58(s);
+}
+
 std::string_view type_name(msg_type t) noexcept
 {
     for (const auto& n : type_names)
@@ -317,6 +331,9 @@ error_info describe(error e) noexcept
         return {"bad-beacon", "malformed or oversized beacon", std::nullopt};
     case error::room_ended:
         return {"ended", "the call was ended by its host", close_code::ended};
+    case error::pin_required:
+        return {"pin-required", "this room asks for a PIN",
+                close_code::pin_required};
     }
     return describe(error::bad_message);
 }
@@ -329,6 +346,7 @@ std::string_view close_reason(close_code c) noexcept
     case close_code::replaced: return "replaced";
     case close_code::bad_message: return "bad-message";
     case close_code::not_found: return "not-found";
+    case close_code::pin_required: return "pin-required";
     case close_code::room_full: return "room-full";
     case close_code::ended: return "ended";
     case close_code::rate_limited: return "rate-limited";

@@ -17,9 +17,12 @@ inline constexpr size_t peer_ref_max = 16;
 inline constexpr size_t resume_len = 22;
 inline constexpr size_t resume_min = 16;
 inline constexpr size_t resume_max = 64;
+// A PIN room's pass (POST .../admit): 128 bits in base58, 21-22 characters.
+inline constexpr size_t pass_max = 32;
 
 bool valid_peer_ref(std::string_view s) noexcept;  // 1-16 base58 characters
 bool valid_resume(std::string_view s) noexcept;    // 16-64 base58 characters
+bool valid_pass(std::string_view s) noexcept;      // 1-32 base58 characters
 
 // ice_servers: a joined participant asks for fresh TURN credentials (before
 // an ICE restart in a long call); answered to it alone. beacon: how a call
@@ -64,6 +67,7 @@ enum class error : uint8_t {
     rate_limited,
     bad_beacon,      // not fatal: the call does not depend on it
     room_ended,      // fatal: its host ended it for everyone
+    pin_required,    // fatal: a PIN room, and no valid pass in the join
 };
 
 enum class close_code : uint16_t {
@@ -72,6 +76,7 @@ enum class close_code : uint16_t {
     replaced = 4001,    // the seat was resumed by a newer connection
     bad_message = 4400,
     not_found = 4404,
+    pin_required = 4403,  // a PIN room: ask for the PIN, then join again
     room_full = 4409,
     ended = 4410,       // the room's host ended it for everyone
     rate_limited = 4429,
@@ -114,6 +119,7 @@ struct client_msg {
     msg_type type = msg_type::bye;
     short_text<peer_ref_max> to;    // set for offer, answer, candidate
     short_text<resume_max> resume;  // join only; empty when not given
+    short_text<pass_max> pass;      // join only; a PIN room's pass
     struct beacon beacon;           // beacon only
 };
 

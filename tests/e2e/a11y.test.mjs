@@ -51,12 +51,44 @@ describe('accessibility (axe-core)', () => {
             await a.page.click('#mic');
             await a.page.click('#more-btn');
             await axe(a.page, 'room settings');
+            // the picture quality choice with "Sound only" chosen, and the
+            // tiles that then say so; B's beep puts the speaking ring on B
+            await a.page.click('#quality input[value="audio"]');
+            await a.page.waitForSelector('#self-state:not([hidden])');
+            await a.page.waitForSelector('.tile.remote.speaking', { timeout: 15000 });
+            await axe(a.page, 'room settings, sound only, a speaker');
+            await a.page.click('#quality input[value="best"]');
             await a.page.click('#more-close');
             await a.page.click('#hangup');
             await waitForStatus(a.page, /ended/);
             await axe(a.page, 'room ended');
             await a.context.close();
             await b.context.close();
+        });
+    }
+
+    for (const [size, opts] of [['desktop', {}], ['phone', PHONE]]) {
+        test(`PIN screen: the keypad, a wrong PIN, Russian (${size})`, async () => {
+            const res = await fetch(`${ngx.base}/api/rooms`, {
+                method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin: '4321' }),
+            });
+            const { url } = await res.json();
+            for (const locale of ['en-US', 'ru-RU']) {
+                const p = await participant(browser, { bypassCSP: true, locale, ...opts });
+                await p.page.goto(`${ngx.base}${url}`);
+                await p.page.waitForSelector('#pin:not([hidden])');
+                await axe(p.page, `PIN screen (${locale})`);
+                await p.page.fill('#pin-input', '0000');
+                await p.page.click('#pin-ok');
+                await p.page.waitForSelector('#pin-status.error');
+                await p.page.waitForFunction(() => (document.querySelector('#pin-status')?.textContent ?? '').length > 0);
+                await axe(p.page, `PIN screen after a wrong PIN (${locale})`);
+                const small = await p.page.$$eval('#pin button, #pin input', (els) => els
+                    .map((e) => e.getBoundingClientRect())
+                    .filter((r) => r.width < 48 || r.height < 48).length);
+                assert.equal(small, 0, 'every key is at least 48 px');
+                await p.context.close();
+            }
         });
     }
 

@@ -93,7 +93,8 @@ describe('ending the call for everyone', () => {
             await host.page.check('#one-time');
             await host.page.click('#create');
             await host.page.waitForSelector('#result:not([hidden])');
-            assert.match(await host.page.textContent('#status'), /It works for one call only/);
+            // the status is announced a moment after the result shows (dom.ts announce)
+            await host.page.waitForFunction(() => /It works for one call only/.test(document.querySelector('#status')?.textContent ?? ''));
             const link = await host.page.inputValue('#link');
             await host.page.click('#start');
             await guest.page.goto(link);

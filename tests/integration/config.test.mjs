@@ -82,6 +82,8 @@ describe('nginx -t accepts', () => {
         await assertAccepted(conf({
             zones: ['webcall:1m ttl=7d empty_ttl=1h participants=2 max_participants=2'],
         }));
+        await assertAccepted(conf({ zones: ['webcall:1m pin_tries=1 pin_lock=1s pin_lock_max=1s'] }));
+        await assertAccepted(conf({ zones: ['webcall:1m pin_tries=100 pin_lock=1h pin_lock_max=1d'] }));
     });
 
     it('two zones, one for the API and one for signaling', async () => {
@@ -163,6 +165,16 @@ describe('nginx -t refuses', () => {
     it('participants above max_participants', async () => {
         await assertRefused(conf({ zones: ['webcall:1m participants=3 max_participants=2'] }),
             ['webcall_zone', 'participants']);
+    });
+
+    it('PIN tries out of 1-100, a PIN lock that is not a time, or longer than its maximum', async () => {
+        for (const bad of ['pin_tries=0', 'pin_tries=101', 'pin_tries=many']) {
+            await assertRefused(conf({ zones: [`webcall:1m ${bad}`] }), ['webcall_zone', bad, 'from 1 to 100']);
+        }
+        for (const bad of ['pin_lock=soon', 'pin_lock_max=0']) {
+            await assertRefused(conf({ zones: [`webcall:1m ${bad}`] }), ['webcall_zone', bad]);
+        }
+        await assertRefused(conf({ zones: ['webcall:1m pin_lock=2h'] }), ['webcall_zone', 'pin_lock=7200', 'pin_lock_max=3600']);
     });
 
     it('an inbox under 64k, or not a size', async () => {

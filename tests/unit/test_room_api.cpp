@@ -118,7 +118,9 @@ every_error_has_status_code_and_sentence(void **)
                          error::too_large, error::unsupported_media_type,
                          error::zone_full, error::rate_limited,
                          error::cross_site, error::ended,
-                         error::forbidden, error::internal};
+                         error::forbidden, error::bad_pin, error::no_pin,
+                         error::wrong_pin, error::too_many_tries,
+                         error::internal};
 
     for (error e : all) {
         error_info info = describe(e);
@@ -134,6 +136,11 @@ every_error_has_status_code_and_sentence(void **)
     assert_int_equal(describe(error::ended).status, 410);
     assert_true(describe(error::ended).code == "ended");
     assert_int_equal(describe(error::forbidden).status, 403);
+    assert_int_equal(describe(error::bad_pin).status, 400);
+    assert_true(describe(error::bad_pin).code == "bad-pin");
+    assert_int_equal(describe(error::wrong_pin).status, 403);
+    assert_int_equal(describe(error::too_many_tries).status, 429);
+    assert_int_equal(describe(error::no_pin).status, 409);
 }
 
 static void
@@ -161,8 +168,8 @@ replies_are_valid_json_with_every_field(void **)
     char   out[512];
     size_t n;
 
-    n = write_created({"TOKEN", 1795242931, 0, 2}, "/r/", "OWNERKEY", out,
-                      sizeof(out));
+    n = write_created({"TOKEN", 1795242931, 0, 2, false}, "/r/", "OWNERKEY",
+                      out, sizeof(out));
     json_t *created = load(out, n);
     assert_non_null(created);
     assert_string_equal(
@@ -176,7 +183,7 @@ replies_are_valid_json_with_every_field(void **)
         json_integer_value(json_object_get(created, "maxParticipants")), 2);
     json_decref(created);
 
-    n = write_room({"TOKEN", 1795242931, 1, 4}, out, sizeof(out));
+    n = write_room({"TOKEN", 1795242931, 1, 4, false}, out, sizeof(out));
     json_t *room = load(out, n);
     assert_non_null(room);
     assert_int_equal(json_integer_value(json_object_get(room, "participants")),
@@ -196,7 +203,132 @@ reply_into_a_short_buffer_is_refused(void **)
 {
     char out[16];
 
-    assert_int_equal(write_room({"TOKEN", 0, 0, 2}, out, sizeof(out)), 0);
+    assert_int_equal(write_room({"TOKEN", 0, 0, 2, false}, out, sizeof(out)),
+                     0);
+}
+
+
+static void
+pin_at_creation_is_4_to_6_digits_in_a_string(void **)
+{
+    create_request r = parse(R"({"pin":"0042","oneTime":true})");
+
+    assert_int_equal((int) r.err, (int) error::none);
+    assert_string_equal(r.pin, "0042");
+    assert_true(r.one_time);
+    assert_string_equal(parse(R"({"pin":"123456"})").pin, "123456");
+    assert_string_equal(parse("{}").pin, "");
+
+    for (const char *bad : {R"({"pin":"123"})", R"({"pin":"1234567"})",
+                            R"({"pin":1234})", R"({"pin":"12a4"})",
+                            R"({"pin":" 1234"})", R"({"pin":""})",
+                            R"({"pin":null})", R"({"pin":true})",
+                            R"({"pin":"\u0661\u0662\u0663\u0664"})"}) {
+        create_request b = parse(bad);
+        assert_int_equal((int) b.err, (int) error::bad_pin);
+        assert_string_equal(b.pin, "");
+    }
+}
+
+static create_request
+admit(const char *body)
+{
+    return parse_admit(body, std::strlen(body));
+}
+
+static void
+admit_body_is_the_pin_alone(void **)
+{
+    assert_int_equal((int) admit(R"({"pin":"1234"})").err, (int) error::none);
+    assert_string_equal(admit(R"({"pin":"1234"})").pin, "1234");
+    assert_int_equal((int) admit(R"({"pin":"12"})").err,
+                     (int) error::bad_pin);
+    assert_int_equal((int) admit(R"({"pin":1234})").err,
+                     (int) error::bad_pin);
+    assert_int_equal((int) admit("").err, (int) error::bad_json);
+    assert_int_equal((int) admit("{").err, (int) error::bad_json);
+    assert_int_equal((int) admit("{}").err, (int) error::bad_request);
+    assert_int_equal((int) admit(R"(["1234"])").err,
+                     (int) error::bad_request);
+    assert_int_equal((int) admit(R"({"pin":"1234","x":1})").err,
+                     (int) error::bad_request);
+    assert_int_equal((int) admit(R"({"pin":"1234","pin":"1234"})").err,
+                     (int) error::bad_json);
+}
+
+static void
+every_detail_is_safe_to_write_unescaped(void **)
+{
+    const char *bodies[] = {"{", "[]", "{}", R"({"x":1})", R"({"pin":1})",
+                            R"({"pin":"1234","x":1})", R"({"oneTime":1})",
+                            R"({"maxParticipants":"2"})",
+                            R"({"maxParticipants":9})"};
+
+    for (const char *b : bodies) {
+        for (create_request r : {parse(b), admit(b)}) {
+            if (r.detail != nullptr) {
+                assert_null(std::strchr(r.detail, '"'));
+                assert_null(std::strchr(r.detail, '\\'));
+            }
+        }
+    }
+}
+
+static void
+pin_replies_carry_the_pass_or_what_is_left(void **)
+{
+    char    out[512];
+    size_t  n;
+    json_t *j;
+
+    n = write_created({"TOKEN", 1795242931, 0, 2, true}, "/r/", "OWNER", out,
+                      sizeof(out), "PASS");
+    j = load(out, n);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "pass")),
+                        "PASS");
+    assert_true(json_is_true(json_object_get(j, "pin")));
+    json_decref(j);
+
+    n = write_created({"TOKEN", 1795242931, 0, 2, false}, "/r/", "OWNER", out,
+                      sizeof(out));
+    j = load(out, n);
+    assert_null(json_object_get(j, "pass"));
+    assert_null(json_object_get(j, "pin"));
+    json_decref(j);
+
+    n = write_room({"TOKEN", 1795242931, 1, 4, true}, out, sizeof(out));
+    j = load(out, n);
+    assert_true(json_is_true(json_object_get(j, "pin")));
+    json_decref(j);
+
+    n = write_admitted("PASS", out, sizeof(out));
+    j = load(out, n);
+    assert_string_equal(json_string_value(json_object_get(j, "pass")),
+                        "PASS");
+    json_decref(j);
+
+    n = write_pin_refused(error::wrong_pin, 3, 0, out, sizeof(out));
+    j = load(out, n);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "wrong-pin");
+    assert_int_equal(json_integer_value(json_object_get(j, "triesLeft")), 3);
+    assert_null(json_object_get(j, "retryAfter"));
+    json_decref(j);
+
+    n = write_pin_refused(error::wrong_pin, 0, 60, out, sizeof(out));
+    j = load(out, n);
+    assert_int_equal(json_integer_value(json_object_get(j, "triesLeft")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "retryAfter")), 60);
+    json_decref(j);
+
+    n = write_pin_refused(error::too_many_tries, 0, 119, out, sizeof(out));
+    j = load(out, n);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "too-many-tries");
+    assert_int_equal(json_integer_value(json_object_get(j, "retryAfter")),
+                     119);
+    json_decref(j);
 }
 
 int
@@ -215,6 +347,10 @@ main(void)
         cmocka_unit_test(times_are_iso_8601_utc),
         cmocka_unit_test(replies_are_valid_json_with_every_field),
         cmocka_unit_test(reply_into_a_short_buffer_is_refused),
+        cmocka_unit_test(pin_at_creation_is_4_to_6_digits_in_a_string),
+        cmocka_unit_test(admit_body_is_the_pin_alone),
+        cmocka_unit_test(every_detail_is_safe_to_write_unescaped),
+        cmocka_unit_test(pin_replies_carry_the_pass_or_what_is_left),
     };
 
     return cmocka_run_group_tests_name("room_api", tests, NULL, NULL);

@@ -258,6 +258,147 @@ owner_key_belongs_to_its_room_and_secret(void **)
     assert_int_equal(room_token::owner_key(k, id, again, 4), 0);
 }
 
+
+static void
+pin_room_token_keeps_its_length_and_knows_its_pin(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    uint8_t          id[room_token::id_len] = {3, 1, 4, 1, 5};
+    room_token::room minted{}, back{};
+    char             text[room_token::text_max];
+    size_t           n;
+
+    for (const char *pin : {"1234", "000000", "90210"}) {
+        n = room_token::mint_with(k, id, 4, 1796000000, text, sizeof(text),
+                                  &minted, true, pin);
+        assert_int_equal(n, 46);
+        assert_int_equal((int) room_token::verify(k, std::string_view(text, n),
+                                                  &back),
+                         (int) room_token::verdict::ok);
+        assert_true(back.pin);
+        assert_true(back.one_time);
+        assert_int_equal(back.max_participants, 4);
+        assert_memory_equal(back.pin_tag, minted.pin_tag,
+                            room_token::pin_tag_len);
+        assert_true(room_token::pin_matches(k, back, pin));
+    }
+}
+
+static void
+wrong_pin_is_not_the_rooms_pin(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    room_token::key  other = test_key("0123456789abcdef0123456789abcdeX");
+    uint8_t          id[room_token::id_len] = {9};
+    room_token::room r{};
+    char             text[room_token::text_max];
+
+    assert_true(room_token::mint_with(k, id, 2, 1, text, sizeof(text), &r,
+                                      false, "4821") > 0);
+    assert_true(room_token::pin_matches(k, r, "4821"));
+    for (const char *bad : {"4820", "48210", "04821", "1284", "", "482",
+                            "4821a", "1234567", "48 21"}) {
+        assert_false(room_token::pin_matches(k, r, bad));
+    }
+    /* the tag is under the server key */
+    assert_false(room_token::pin_matches(other, r, "4821"));
+}
+
+static void
+room_without_pin_matches_no_pin(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    room_token::room r{}, back{};
+    std::string      t = mint_fixed(k, 5, 2, 7, &r);
+
+    assert_int_equal((int) room_token::verify(k, t, &back),
+                     (int) room_token::verdict::ok);
+    assert_false(back.pin);
+    assert_false(room_token::pin_matches(k, back, "0000"));
+}
+
+static void
+pin_that_is_not_4_to_6_digits_mints_nothing(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    uint8_t         id[room_token::id_len] = {1};
+    char            text[room_token::text_max];
+
+    for (const char *bad : {"123", "1234567", "12a4", "-1234", "12.4",
+                            "\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4"}) {
+        assert_int_equal(room_token::mint_with(k, id, 2, 1, text,
+                                               sizeof(text), nullptr, false,
+                                               bad),
+                         0);
+    }
+    /* the flag's bit is not a participant count either */
+    assert_int_equal(room_token::mint_with(k, id, room_token::pin_bit | 2, 1,
+                                           text, sizeof(text), nullptr),
+                     0);
+}
+
+/* Flip the pin flag of a minted token, keep every other byte. */
+static std::string
+flip_pin_flag(const std::string &t)
+{
+    uint8_t raw[room_token::raw_len];
+    char    out[room_token::text_max];
+
+    assert_true(base58::decode_fixed(t, raw, sizeof(raw)));
+    raw[1] ^= room_token::pin_bit;
+    size_t n = base58::encode(raw, sizeof(raw), out, sizeof(out));
+    return std::string(out, n);
+}
+
+static void
+tampered_pin_flag_makes_the_token_forged(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    uint8_t         id[room_token::id_len] = {2, 7, 1, 8};
+    char            text[room_token::text_max];
+    size_t          n;
+
+    /* a PIN room passed off as an open one, and the other way round */
+    n = room_token::mint_with(k, id, 2, 1, text, sizeof(text), nullptr,
+                              false, "1234");
+    assert_int_equal((int) room_token::verify(k,
+                         flip_pin_flag(std::string(text, n)), nullptr),
+                     (int) room_token::verdict::forged);
+    assert_int_equal((int) room_token::verify(k,
+                         flip_pin_flag(mint_fixed(k, 4, 2, 1)), nullptr),
+                     (int) room_token::verdict::forged);
+
+    /* and every altered character of a PIN room's token is refused */
+    std::string t(text, n);
+    for (size_t i = 0; i < t.size(); i++) {
+        std::string bad = t;
+        bad[i] = (bad[i] == 'z') ? 'y' : 'z';
+        assert_int_not_equal((int) room_token::verify(k, bad, nullptr),
+                             (int) room_token::verdict::ok);
+    }
+}
+
+static void
+pass_belongs_to_its_room_and_is_not_the_owner_key(void **)
+{
+    room_token::key k = test_key("0123456789abcdef0123456789abcdef");
+    uint8_t         id[room_token::id_len] = {1, 2, 3};
+    uint8_t         id2[room_token::id_len] = {1, 2, 4};
+    char            pass[room_token::pass_text_max];
+    char            owner[room_token::owner_text_max];
+    size_t          n, m;
+
+    n = room_token::pass_key(k, id, pass, sizeof(pass));
+    m = room_token::owner_key(k, id, owner, sizeof(owner));
+    assert_true(n >= 20 && m >= 20);
+    assert_true(room_token::pass_matches(k, id, std::string_view(pass, n)));
+    assert_false(room_token::pass_matches(k, id2, std::string_view(pass, n)));
+    /* the creator's owner key is no pass, and a pass ends no room */
+    assert_false(room_token::pass_matches(k, id, std::string_view(owner, m)));
+    assert_false(room_token::owner_matches(k, id, std::string_view(pass, n)));
+    assert_false(room_token::pass_matches(k, id, ""));
+}
+
 int
 main(void)
 {
@@ -276,6 +417,12 @@ main(void)
         cmocka_unit_test(derived_key_depends_on_every_secret_byte),
         cmocka_unit_test(owner_key_belongs_to_its_room_and_secret),
         cmocka_unit_test(one_time_travels_in_the_signed_token),
+        cmocka_unit_test(pin_room_token_keeps_its_length_and_knows_its_pin),
+        cmocka_unit_test(wrong_pin_is_not_the_rooms_pin),
+        cmocka_unit_test(room_without_pin_matches_no_pin),
+        cmocka_unit_test(pin_that_is_not_4_to_6_digits_mints_nothing),
+        cmocka_unit_test(tampered_pin_flag_makes_the_token_forged),
+        cmocka_unit_test(pass_belongs_to_its_room_and_is_not_the_owner_key),
     };
 
     return cmocka_run_group_tests_name("room_token", tests, NULL, NULL);

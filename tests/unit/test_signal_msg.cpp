@@ -95,6 +95,27 @@ void resume_length_bounds_are_16_and_64(void**)
         parse(R"({"type":"join","resume":")" + std::string(64, 'z') + "\"}")));
 }
 
+void join_with_pass_keeps_it_alongside_resume(void**)
+{
+    parse_result r = parse(R"({"type":"join","pass":"7Yq2mXk9PzR4tW8vN3bC5d","resume":")"
+                           + std::string(secret) + "\"}");
+    assert_true(static_cast<bool>(r));
+    assert_sv(r.msg.pass.view(), "7Yq2mXk9PzR4tW8vN3bC5d");
+    assert_sv(r.msg.resume.view(), secret);
+    assert_true(parse(R"({"type":"join"})").msg.pass.empty());
+}
+
+void join_with_malformed_pass_is_bad_message(void**)
+{
+    assert_bad(R"({"type":"join","pass":""})");
+    assert_bad(R"({"type":"join","pass":1234})");
+    assert_bad(R"({"type":"join","pass":null})");
+    assert_bad(R"({"type":"join","pass":"0OIl"})");
+    assert_bad(R"({"type":"join","pass":")" + std::string(33, 'z') + "\"}");
+    assert_true(static_cast<bool>(
+        parse(R"({"type":"join","pass":")" + std::string(32, 'z') + "\"}")));
+}
+
 void offer_and_answer_carry_the_recipient(void**)
 {
     parse_result o = parse(R"({"type":"offer","to":"Ab3dEf7h","sdp":"v=0"})");
@@ -550,6 +571,7 @@ void error_table_matches_the_protocol(void**)
     check_error(error::too_large, "too-large", 1009);
     check_error(error::rate_limited, "rate-limited", 4429);
     check_error(error::bad_beacon, "bad-beacon", std::nullopt);
+    check_error(error::pin_required, "pin-required", 4403);
 }
 
 void unknown_peer_is_not_found_but_not_fatal(void**)
@@ -567,7 +589,7 @@ void close_codes_have_reasons_including_replaced_and_going_away(void**)
     assert_sv(close_reason(close_code::ended), "ended");
     for (close_code c : {close_code::too_large, close_code::bad_message,
                          close_code::not_found, close_code::room_full,
-                         close_code::rate_limited})
+                         close_code::rate_limited, close_code::pin_required})
         assert_false(close_reason(c).empty());
 }
 
@@ -615,6 +637,8 @@ int main()
         cmocka_unit_test(join_with_resume_keeps_the_secret),
         cmocka_unit_test(join_with_malformed_resume_is_bad_message),
         cmocka_unit_test(resume_length_bounds_are_16_and_64),
+        cmocka_unit_test(join_with_pass_keeps_it_alongside_resume),
+        cmocka_unit_test(join_with_malformed_pass_is_bad_message),
         cmocka_unit_test(offer_and_answer_carry_the_recipient),
         cmocka_unit_test(offer_without_usable_sdp_is_bad_message),
         cmocka_unit_test(candidate_accepts_object_or_null),

@@ -10,7 +10,7 @@ function joined(): CallState {
 
 function withPeer(s: CallState, p: Partial<RemoteState> = {}): CallState {
     const r: RemoteState = { id: 'P', n: s.remotes.size + 1, link: 'connected', weak: false, mic: true,
-                             cam: true, paused: false, stream: null, ...p };
+                             cam: true, paused: false, noVideo: false, stream: null, ...p };
     s.remotes.set(r.id + r.n, r);
     return s;
 }
@@ -75,7 +75,7 @@ describe('status sentence', () => {
 
 describe('a tile\'s connection note', () => {
     const tile = (p: Partial<RemoteState>): RemoteState => ({ id: 'P', n: 1, link: 'connected', weak: false,
-        mic: true, cam: true, paused: false, stream: null, ...p });
+        mic: true, cam: true, paused: false, noVideo: false, stream: null, ...p });
 
     it('says nothing for a good connection, or while connecting', () => {
         expect(linkNote(tile({}))).toBeNull();

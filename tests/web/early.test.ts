@@ -90,4 +90,11 @@ describe('the socket early.ts opened, adopted by the signaling client', () => {
         expect(early).toContain('`webcall:${token}:resume`');
         expect(sig).toContain('`webcall:${opt.room}:resume`');
     });
+
+    it('early.ts reads a PIN room\'s pass under the key api.ts keeps it', () => {
+        const early = fs.readFileSync(new URL('../../web/src/early.ts', import.meta.url), 'utf8');
+        const api = fs.readFileSync(new URL('../../web/src/api.ts', import.meta.url), 'utf8');
+        expect(early).toContain('`webcall:pass:${token}`');
+        expect(api).toContain('`webcall:pass:${token}`');
+    });
 });

@@ -35,8 +35,13 @@ describe('negotiation roles', () => {
 
 describe('service messages', () => {
     it('parses state, bye and chat, and nothing else', () => {
+        // an older client's state has no noVideo: it means false
         expect(parseService('{"t":"state","mic":false,"cam":true,"paused":false}'))
-            .toEqual({ t: 'state', mic: false, cam: true, paused: false });
+            .toEqual({ t: 'state', mic: false, cam: true, paused: false, noVideo: false });
+        expect(parseService('{"t":"state","mic":true,"cam":false,"paused":false,"noVideo":true}'))
+            .toEqual({ t: 'state', mic: true, cam: false, paused: false, noVideo: true });
+        expect(parseService('{"t":"state","mic":true,"cam":false,"paused":false,"noVideo":"yes"}'))
+            .toMatchObject({ noVideo: false });
         expect(parseService('{"t":"bye"}')).toEqual({ t: 'bye' });
         expect(parseService('{"t":"chat","text":"hi"}')).toEqual({ t: 'chat', text: 'hi' });
         expect(parseService('{"t":"chat","text":5}')).toBeNull();

@@ -136,6 +136,51 @@ describe('signaling client', () => {
         expect(h.timers).toHaveLength(0);
     });
 
+    it('a PIN room without a pass waits for the PIN, then joins again with the pass', () => {
+        let pass: string | null = null;
+        let asked = 0;
+        const sockets: FakeSocket[] = [];
+        const timers: unknown[] = [];
+        const ended: EndReason[] = [];
+        const c = new SignalingClient({
+            url: 'ws://test/ws/ROOM', room: 'ROOM', store: new MemoryStore(),
+            socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
+            setTimer: (fn) => { timers.push(fn); return timers.length; },
+            clearTimer: () => undefined,
+            pass: () => pass,
+            events: { pinRequired: () => { asked++; }, ended: (r) => ended.push(r) },
+        });
+        c.start();
+        sockets[0]!.open();
+        expect(JSON.parse(sockets[0]!.sent[0]!)).toEqual({ type: 'join' });
+        sockets[0]!.receive({ type: 'error', code: 'pin-required', message: 'this room asks for a PIN' });
+        sockets[0]!.drop(4403);
+        expect(asked).toBe(1);
+        expect(timers).toHaveLength(0);
+        expect(ended).toEqual([]);
+        pass = 'Pass58Pass58Pass58Pass';
+        c.rejoin();
+        c.rejoin();
+        expect(sockets).toHaveLength(2);
+        sockets[1]!.open();
+        expect(JSON.parse(sockets[1]!.sent[0]!)).toEqual({ type: 'join', pass: 'Pass58Pass58Pass58Pass' });
+        sockets[1]!.receive(welcome());
+        expect(c.state).toBe('joined');
+        // a reconnect later carries both
+        sockets[1]!.drop(1006);
+        (timers[0] as () => void)();
+        sockets[2]!.open();
+        expect(JSON.parse(sockets[2]!.sent[0]!)).toEqual({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a', pass: 'Pass58Pass58Pass58Pass' });
+    });
+
+    it('4403 without anyone to ask for the PIN is a rejection', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().drop(4403);
+        expect(h.ended).toEqual(['rejected']);
+    });
+
     it('a refused join forgets the seat; a replaced one keeps it for its newer tab', () => {
         const h = harness();
         h.client.start();

@@ -7,6 +7,8 @@ export interface NewRoom {
     maxParticipants: number;
     // The creator's secret: it alone ends the room for everyone.
     ownerKey?: string;
+    // A PIN room's pass, so that its creator is never asked for the PIN.
+    pass?: string;
 }
 
 export interface RoomState {
@@ -14,6 +16,7 @@ export interface RoomState {
     participants: number;
     maxParticipants: number;
     expiresAt: string;
+    pin?: boolean;      // joiners need a PIN
 }
 
 // status 0 with error "network" means no HTTP answer at all.
@@ -22,6 +25,10 @@ export interface ApiError {
     status: number;
     error: string;
     message: string;
+    // A refused PIN: the tries left before a lock, and the seconds until
+    // it ends (from the body, or the Retry-After header).
+    triesLeft?: number;
+    retryAfter?: number;
 }
 
 export type ApiResult<T> = { ok: true; data: T } | ApiError;
@@ -61,20 +68,26 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string,
         return { ok: true, data: body as unknown as T };
     }
     const err = isObject(body) ? body : {};
-    return {
+    const failed: ApiError = {
         ok: false,
         status: res.status,
         error: typeof err['error'] === 'string' ? err['error'] : 'unexpected',
         message: typeof err['message'] === 'string' ? err['message'] : '',
     };
+    if (typeof err['triesLeft'] === 'number') failed.triesLeft = err['triesLeft'];
+    const retry = typeof err['retryAfter'] === 'number' ? err['retryAfter'] : Number(res.headers.get('Retry-After'));
+    if (retry > 0) failed.retryAfter = retry;
+    return failed;
 }
 
 // maxParticipants: omitted, the server's default (a call for 2). oneTime:
-// the link stops admitting people once its first call has ended.
-export function createRoom(maxParticipants?: number, oneTime = false): Promise<ApiResult<NewRoom>> {
+// the link stops admitting people once its first call has ended. pin: 4-6
+// digits that joiners must type; empty, none.
+export function createRoom(maxParticipants?: number, oneTime = false, pin = ''): Promise<ApiResult<NewRoom>> {
     const options: Record<string, unknown> = {};
     if (maxParticipants !== undefined) options['maxParticipants'] = maxParticipants;
     if (oneTime) options['oneTime'] = true;
+    if (pin) options['pin'] = pin;
     // The url ends up in href and in the link people share, so only accept
     // a path on this site.
     return call<NewRoom>('POST', '/api/rooms',
@@ -86,6 +99,13 @@ export function createRoom(maxParticipants?: number, oneTime = false): Promise<A
 export function getRoom(token: string): Promise<ApiResult<RoomState>> {
     return call<RoomState>('GET', `/api/rooms/${encodeURIComponent(token)}`,
         (b) => typeof b['token'] === 'string');
+}
+
+// A PIN room's door: the right PIN earns the pass a join must carry; a
+// wrong one says triesLeft (403), a locked room retryAfter (429).
+export function admit(token: string, pin: string): Promise<ApiResult<{ pass: string }>> {
+    return call<{ pass: string }>('POST', `/api/rooms/${encodeURIComponent(token)}/admit`,
+        (b) => typeof b['pass'] === 'string', {}, { pin });
 }
 
 // DELETE with the owner key: ends the room for everyone (204), for good.
@@ -109,4 +129,27 @@ export function ownerKeyOf(token: string): string | null {
 
 export function forgetOwnerKey(token: string): void {
     try { localStorage.removeItem(ownerItem(token)); } catch { /* storage off */ }
+}
+
+// The passes of PIN rooms this browser got in to (or created), kept so that
+// a reload or a reconnect never asks for the PIN again. early.ts reads the
+// same key (tests/web/early.test.ts checks that they agree).
+export const passItem = (token: string): string => `webcall:pass:${token}`;
+
+// Kept in memory too: with storage off (a private window) the page still
+// joins after the PIN, and is asked again only after a reload.
+const passes = new Map<string, string>();
+
+export function savePass(token: string, pass: string): void {
+    passes.set(token, pass);
+    try { localStorage.setItem(passItem(token), pass); } catch { /* storage off */ }
+}
+
+export function passOf(token: string): string | null {
+    try { return passes.get(token) ?? localStorage.getItem(passItem(token)); } catch { return passes.get(token) ?? null; }
+}
+
+export function forgetPass(token: string): void {
+    passes.delete(token);
+    try { localStorage.removeItem(passItem(token)); } catch { /* storage off */ }
 }

@@ -4,6 +4,7 @@ import type { EndReason, SignalState } from './signaling.js';
 import type { PeerLink } from './peers.js';
 import type { MediaProblem } from './media.js';
 import type { TextKey } from './texts.js';
+import type { QualityChoice } from './quality.js';
 
 export interface RemoteState {
     id: string;
@@ -13,6 +14,7 @@ export interface RemoteState {
     mic: boolean;
     cam: boolean;
     paused: boolean;        // their video is paused by their policy
+    noVideo: boolean;       // they chose "Sound only"
     stream: MediaStream | null;
 }
 
@@ -32,6 +34,9 @@ export interface CallState {
     mediaProblem: MediaProblem | null;
     videoPaused: boolean;     // our video paused by the bitrate policy
     sharingScreen: boolean;
+    quality: QualityChoice;   // Best picture, Save data or Sound only
+    speaker: string | null;   // who has the speaking ring (speaker.ts SELF: us)
+    featured: string | null;  // the remote with the large tile on a phone
     // The page around the call.
     linkOpen: boolean;        // the Link card is open during a call
     moreOpen: boolean;        // the settings sheet is open
@@ -60,6 +65,9 @@ export function initialState(): CallState {
         mediaProblem: null,
         videoPaused: false,
         sharingScreen: false,
+        quality: 'best',
+        speaker: null,
+        featured: null,
         linkOpen: false,
         moreOpen: false,
         isHost: false,

@@ -28,6 +28,16 @@ function resumeOf(token: string): string | null {
     }
 }
 
+// A PIN room's pass (api.ts passItem): without it the join is refused
+// with pin-required, which room.ts answers with the PIN screen.
+function passOf(token: string): string | null {
+    try {
+        return localStorage.getItem(`webcall:pass:${token}`);
+    } catch {
+        return null;
+    }
+}
+
 function canCall(): boolean {
     return window.isSecureContext && typeof RTCPeerConnection === 'function' &&
         typeof navigator.mediaDevices?.getUserMedia === 'function' && typeof WebSocket === 'function';
@@ -42,7 +52,8 @@ if (token && canCall() && window.webcallEarly === undefined) {
         const early: EarlySocket = { url, socket, events, adopted: false };
         socket.addEventListener('open', () => {
             const resume = resumeOf(token);
-            socket.send(JSON.stringify(resume ? { type: 'join', resume } : { type: 'join' }));
+            const pass = passOf(token);
+            socket.send(JSON.stringify({ type: 'join', ...(resume ? { resume } : {}), ...(pass ? { pass } : {}) }));
             if (!early.adopted) events.push({ type: 'open' });
         });
         socket.addEventListener('message', (e) => {

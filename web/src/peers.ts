@@ -6,7 +6,9 @@
 // sender's RTCPeerConnection (the protocol relays extra keys untouched): an
 // offer with a new id means the other side started afresh (a reload), so
 // our old connection to it is replaced; a stale candidate is dropped.
-import { initialBitrate, nextBitrate, classify, type BitrateState, type Quality } from './bitrate.js';
+import { initialBitrate, nextBitrate, classify, retarget, type BitrateLimits, type BitrateState, type Quality } from './bitrate.js';
+import { SAVE_FPS, qualityLimits, saveScale, type QualityChoice } from './quality.js';
+import type { Energy } from './speaker.js';
 import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, type LinkView } from './recovery.js';
 import { renewAt, turnExpiry } from './credentials.js';
 import { BEACONS_PER_PAGE, pageReloaded, pathOf, recoveryBeacon, setupBeacon, type Beacon, type PathInfo } from './beacon.js';
@@ -14,7 +16,9 @@ import { BEACONS_PER_PAGE, pageReloaded, pathOf, recoveryBeacon, setupBeacon, ty
 export type PeerLink = LinkView;
 
 export type ServiceMessage =
-    | { t: 'state'; mic: boolean; cam: boolean; paused: boolean }
+    // noVideo: the sender chose "Sound only" and asks not to be sent video
+    // (older clients neither send nor read it: absent means false).
+    | { t: 'state'; mic: boolean; cam: boolean; paused: boolean; noVideo: boolean }
     | { t: 'bye' }
     | { t: 'chat'; text: string };
 
@@ -56,7 +60,8 @@ export function parseService(data: unknown): ServiceMessage | null {
     const o = m as Record<string, unknown>;
     switch (o['t']) {
         case 'state':
-            return { t: 'state', mic: o['mic'] === true, cam: o['cam'] === true, paused: o['paused'] === true };
+            return { t: 'state', mic: o['mic'] === true, cam: o['cam'] === true, paused: o['paused'] === true,
+                     noVideo: o['noVideo'] === true };
         case 'bye':
             return { t: 'bye' };
         case 'chat':
@@ -83,6 +88,26 @@ export interface PeerHooks {
     policy: RTCIceTransportPolicy;
     // How a call phase went, for the operator's metrics (beacon.ts).
     beacon(b: Beacon): void;
+    // The bitrate limits this connection starts with (its share of the
+    // uplink, and the person's quality choice), and whether to send a
+    // small picture ("Save data").
+    limits: BitrateLimits;
+    saveData: boolean;
+}
+
+// What the speaker detector reads of one connection: the other person's
+// audio (their energy, or where a browser has no energy counters, the
+// level of their last packet), and our own microphone's.
+export interface AudioReading {
+    inbound: Energy | null;
+    inboundLevel: number | null;
+    source: Energy | null;
+}
+
+function energyOf(r: Record<string, unknown>): Energy | null {
+    const e = r['totalAudioEnergy'];
+    const d = r['totalSamplesDuration'];
+    return typeof e === 'number' && typeof d === 'number' ? { energy: e, duration: d } : null;
 }
 
 const TICK_MS = 1000;
@@ -118,6 +143,10 @@ export class Peer {
     private closed = false;
     private link: PeerLink = 'connecting';
     private readonly hooks: PeerHooks;
+    private saveData: boolean;
+    // The other person chose "Sound only": no video is sent to them, on
+    // this connection only.
+    private noVideo = false;
     // Recovery (recovery.ts): when the media stopped, what was tried.
     private everConnected = false;
     private badSince: number | null = Date.now();
@@ -152,6 +181,8 @@ export class Peer {
         this.send = send;
         this.ev = ev;
         this.hooks = hooks;
+        this.bitrate = initialBitrate(hooks.limits);
+        this.saveData = hooks.saveData;
         this.pc = new RTCPeerConnection({ iceServers: ice, iceTransportPolicy: hooks.policy });
         this.wire();
         if (initiator) {
@@ -528,13 +559,57 @@ export class Peer {
         const jobs: Promise<void>[] = [];
         for (const tr of this.pc.getTransceivers()) {
             const kind = tr.receiver.track.kind;
-            const track = kind === 'audio' ? local.audio : kind === 'video' ? local.video : null;
+            const track = kind === 'audio' ? local.audio : kind === 'video' && !this.noVideo ? local.video : null;
             if (tr.sender.track !== track && tr.currentDirection !== 'stopped') {
                 jobs.push(tr.sender.replaceTrack(track).catch((e) => console.warn('webcall: replaceTrack', e)));
             }
         }
         await Promise.all(jobs);
         await this.applyBitrate();
+    }
+
+    // The other person asks for no video ("Sound only") or for video again.
+    // replaceTrack(null) stops the encoder for this connection alone;
+    // the others still get our picture.
+    setNoVideo(on: boolean): void {
+        if (on === this.noVideo) return;
+        this.noVideo = on;
+        void this.setTracks(this.pendingLocal);
+    }
+
+    // Someone joined or left (the uplink is shared anew), or the person
+    // chose another quality.
+    setLimits(limits: BitrateLimits, saveData: boolean): void {
+        this.bitrate = retarget(this.bitrate, limits);
+        this.saveData = saveData;
+        void this.applyBitrate();
+    }
+
+    // Read for the speaker detector (speakerwatch.ts) several times a
+    // second: only the audio receiver's and sender's stats, not the whole
+    // connection's, which cost more on an old phone.
+    async audioReading(withSource: boolean): Promise<AudioReading> {
+        const out: AudioReading = { inbound: null, inboundLevel: null, source: null };
+        if (this.closed) return out;
+        const tr = this.pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio');
+        if (!tr) return out;
+        try {
+            (await tr.receiver.getStats()).forEach((r: Record<string, unknown>) => {
+                if (r['type'] === 'inbound-rtp') out.inbound = energyOf(r);
+            });
+            if (!out.inbound) {
+                const level = tr.receiver.getSynchronizationSources?.()[0]?.audioLevel;
+                out.inboundLevel = typeof level === 'number' ? level : null;
+            }
+            if (withSource && tr.sender.track) {
+                (await tr.sender.getStats()).forEach((r: Record<string, unknown>) => {
+                    if (r['type'] === 'media-source' && r['kind'] === 'audio') out.source = energyOf(r);
+                });
+            }
+        } catch {
+            // closing: nothing measured this time
+        }
+        return out;
     }
 
     sendService(m: ServiceMessage): void {
@@ -559,9 +634,16 @@ export class Peer {
         if (!enc) return;
         const want = this.bitrate.kbps * 1000;
         const active = !this.bitrate.paused;
-        if (enc.maxBitrate === want && enc.active === active) return;
+        // "Save data": a smaller picture at fewer frames, not only fewer bits.
+        const scale = this.saveData ? saveScale(sender.track.getSettings().height) : 1;
+        const fps = this.saveData ? SAVE_FPS : undefined;
+        if (enc.maxBitrate === want && enc.active === active && (enc.scaleResolutionDownBy ?? 1) === scale &&
+            enc.maxFramerate === fps) return;
         enc.maxBitrate = want;
         enc.active = active;
+        enc.scaleResolutionDownBy = scale;
+        if (fps === undefined) delete enc.maxFramerate;
+        else enc.maxFramerate = fps;
         try {
             await sender.setParameters(p);
         } catch (e) {
@@ -574,9 +656,13 @@ export class Peer {
         const sender = this.videoSender();
         let loss: number | null = null;
         let rtt: number | null = null;
+        let cpuLimited = false;
         try {
             const stats = await this.pc.getStats();
             stats.forEach((r: Record<string, unknown>) => {
+                if (r['type'] === 'outbound-rtp' && r['kind'] === 'video' && r['qualityLimitationReason'] === 'cpu') {
+                    cpuLimited = true;
+                }
                 if (r['type'] === 'remote-inbound-rtp' && r['kind'] === 'video') {
                     if (typeof r['fractionLost'] === 'number') loss = r['fractionLost'];
                     if (typeof r['roundTripTime'] === 'number') rtt = r['roundTripTime'] * 1000;
@@ -591,7 +677,7 @@ export class Peer {
         }
         // An outage may have been noticed while the stats were read.
         if (this.closed || Date.now() < this.quietUntil) return;
-        const sample = { loss, rttMs: rtt };
+        const sample = { loss, rttMs: rtt, cpuLimited };
         this.ev.quality(this.id, classify(sample));
         if (!sender?.track) return;
         const wasPaused = this.bitrate.paused;
@@ -621,6 +707,8 @@ export class PeerManager {
     private readonly onGone: (id: string) => void;
     private readonly freshIce: () => Promise<RTCIceServer[] | null>;
     policy: RTCIceTransportPolicy = 'all';
+    // The person's picture quality (quality.ts): every connection's limits.
+    quality: QualityChoice = 'best';
     private renewTimer = 0;
     private beacons = 0;             // sent by this page (BEACONS_PER_PAGE)
 
@@ -664,6 +752,40 @@ export class PeerManager {
         p.close();
         this.peers.delete(id);
         this.onGone(id);
+        this.relimit();
+    }
+
+    setQuality(q: QualityChoice): void {
+        this.quality = q;
+        this.relimit();
+    }
+
+    // Each connection's share of the uplink follows the number of people
+    // we send to, and the person's choice.
+    private relimit(): void {
+        const limits = qualityLimits(this.quality, this.peers.size);
+        for (const p of this.peers.values()) p.setLimits(limits, this.quality === 'save');
+    }
+
+    // The other person chose "Sound only" (or left it): send them no video.
+    setNoVideo(id: string, on: boolean): void {
+        this.peers.get(id)?.setNoVideo(on);
+    }
+
+    // Audio readings of every connection, and of our microphone (read on
+    // one connection: it is the same track on all).
+    async audioReadings(): Promise<{ peers: Map<string, AudioReading>; self: Energy | null }> {
+        const ids = [...this.peers.keys()];
+        const readings = await Promise.all(ids.map((id, i) => this.peers.get(id)?.audioReading(i === 0)));
+        const peers = new Map<string, AudioReading>();
+        let self: Energy | null = null;
+        ids.forEach((id, i) => {
+            const r = readings[i];
+            if (!r) return;
+            peers.set(id, r);
+            if (i === 0) self = r.source;
+        });
+        return { peers, self };
     }
 
     // Connections that still work are kept when the server forgot the
@@ -794,12 +916,17 @@ export class PeerManager {
                 if (this.beacons >= BEACONS_PER_PAGE) return;
                 if (this.send(b)) this.beacons++;
             },
+            // this one, and everyone already here (a replaced connection
+            // is already out of the map)
+            limits: qualityLimits(this.quality, this.peers.size + (this.peers.has(id) ? 0 : 1)),
+            saveData: this.quality === 'save',
         };
         const p = new Peer(id, this.self, this.ice, initiator, this.local, this.send, this.ev, hooks);
         p.wasConnected = wasConnected;
         if (since !== undefined) p.connectingSince = since;
         p.pendingLocal = this.local;
         this.peers.set(id, p);
+        this.relimit();
         return p;
     }
 

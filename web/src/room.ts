@@ -2,11 +2,14 @@
 // controller: it owns the one CallState, turns events from signaling, the
 // peer connections, the devices and the person into changes of it, and asks
 // the view to draw it.
-import { endRoom, forgetOwnerKey, getRoom, ownerKeyOf } from './api.js';
+import { endRoom, forgetOwnerKey, forgetPass, getRoom, ownerKeyOf, passOf } from './api.js';
 import { initialState, type CallState, type RemoteState } from './callstate.js';
 import { localHref, localize, t } from './i18n.js';
 import * as media from './media.js';
 import { PeerManager, type PeerLink, type ServiceMessage } from './peers.js';
+import { askPin } from './pinpad.js';
+import { loadQuality, saveQuality, type QualityChoice } from './quality.js';
+import { SpeakerWatch } from './speakerwatch.js';
 import { RoomView } from './roomview.js';
 import { setupPageShare } from './share.js';
 import { AdoptedSocket, SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
@@ -40,7 +43,7 @@ let screen: MediaStreamTrack | null = null;
 let facing: 'user' | 'environment' = 'user';
 
 function sentVideo(): MediaStreamTrack | null {
-    return screen ?? (state.cam ? video : null);
+    return screen ?? (state.cam && state.quality !== 'audio' ? video : null);
 }
 
 function publish(): void {
@@ -77,7 +80,8 @@ function adopt(kind: 'audio' | 'video', track: MediaStreamTrack | null): void {
 
 async function startMedia(): Promise<void> {
     update((s) => { s.askingMedia = true; s.mediaProblem = null; });
-    const got = await media.acquire(state.cam);
+    // "Sound only" from the last call: the camera is not even opened.
+    const got = await media.acquire(state.cam && state.quality !== 'audio');
     if (state.end) {
         got.audio?.stop();
         got.video?.stop();
@@ -113,6 +117,11 @@ async function switchVideo(next: () => Promise<MediaStreamTrack>): Promise<void>
         } catch {
             adopt('video', null);
         }
+    }
+    // Picking a camera is wanting to be seen: that ends "Sound only".
+    if (state.quality === 'audio' && video) {
+        await setQuality('best');
+        notice(t.soundOnlyOff);
     }
     publish();
     void refreshDevices();
@@ -152,6 +161,13 @@ async function newMic(): Promise<void> {
 }
 
 async function setCam(on: boolean): Promise<void> {
+    if (on && state.quality === 'audio') {
+        // Camera on is wanting to be seen: that ends "Sound only".
+        update((s) => { s.cam = true; });
+        await setQuality('best');
+        notice(t.soundOnlyOff);
+        return;
+    }
     update((s) => { s.cam = on; });
     if (!on) {
         // Stop the camera itself, so its light goes off: "off" means off.
@@ -160,6 +176,27 @@ async function setCam(on: boolean): Promise<void> {
         return;
     }
     if (!video) {
+        try {
+            adopt('video', await media.newVideo(facing, null));
+        } catch (e) {
+            update((s) => { s.mediaProblem = media.problemOf(e); s.cam = false; });
+        }
+    }
+    publish();
+}
+
+// Best picture, Save data or Sound only (under More), remembered on this
+// device. Sound only stops the camera (its light goes out) and asks the
+// others, in our state message, to send us no video either.
+async function setQuality(q: QualityChoice): Promise<void> {
+    if (q === state.quality) return;
+    const was = state.quality;
+    saveQuality(q);
+    peers.setQuality(q);
+    update((s) => { s.quality = q; });
+    if (q === 'audio') {
+        adopt('video', null);
+    } else if (was === 'audio' && state.cam && !video) {
         try {
             adopt('video', await media.newVideo(facing, null));
         } catch (e) {
@@ -198,7 +235,8 @@ let arrivals = 0;
 function remote(id: string): RemoteState {
     let r = state.remotes.get(id);
     if (!r) {
-        r = { id, n: ++arrivals, link: 'connecting', weak: false, mic: true, cam: true, paused: false, stream: null };
+        r = { id, n: ++arrivals, link: 'connecting', weak: false, mic: true, cam: true, paused: false, noVideo: false,
+              stream: null };
         state.remotes.set(id, r);
     }
     return r;
@@ -229,6 +267,12 @@ const peers = new PeerManager((m) => signal.send(m), {
     if (s.remotes.delete(id) && s.remotes.size === 0) s.someoneLeft = true;
 }), () => signal.freshIceServers());
 
+// The ring on whoever speaks, and the large tile on a phone (speaker.ts).
+const speakers = new SpeakerWatch(peers, () => state.mic && audio !== null, (sp) => update((s) => {
+    s.speaker = sp.active;
+    s.featured = sp.featured;
+}));
+
 // ?relay=1: every path through the TURN server (iceTransportPolicy
 // 'relay'). A relay self-test for sysadmins: if the call works with it, TURN
 // works for the people who need it.
@@ -236,7 +280,7 @@ if (new URLSearchParams(location.search).get('relay') === '1') peers.policy = 'r
 
 function sendState(): void {
     peers.broadcast({ t: 'state', mic: state.mic && audio !== null, cam: sentVideo() !== null,
-                      paused: state.videoPaused });
+                      paused: state.videoPaused, noVideo: state.quality === 'audio' });
 }
 
 function onService(id: string, m: ServiceMessage): void {
@@ -247,7 +291,9 @@ function onService(id: string, m: ServiceMessage): void {
                 r.mic = m.mic;
                 r.cam = m.cam;
                 r.paused = m.paused;
+                r.noVideo = m.noVideo;
             });
+            peers.setNoVideo(id, m.noVideo);
             return;
         case 'bye':
             // The other person hung up: in a two-person call that ends the
@@ -298,6 +344,8 @@ const signal = new SignalingClient({
     // script was loading.
     socket: (url) => takeEarlySocket(url) ?? new WebSocket(url) as unknown as SocketLike,
     store: sessionStore(),
+    // a PIN room: the pass its PIN earned (pinpad.ts), or the creator's
+    pass: () => (token ? passOf(token) : null),
     probe: async () => {
         const res = await getRoom(token ?? '');
         if (res.ok) return 'there';
@@ -305,6 +353,11 @@ const signal = new SignalingClient({
         return res.status === 404 || res.status === 400 ? 'gone' : 'unknown';
     },
     events: {
+        pinRequired: () => {
+            if (!token) return;
+            forgetPass(token);
+            askPin(token, () => signal.rejoin());
+        },
         state: (sig) => update((s) => { s.signal = sig; }),
         welcome: (w) => {
             const first = !state.everJoined;
@@ -336,6 +389,7 @@ const signal = new SignalingClient({
 // --- ending ------------------------------------------------------------------
 
 function stopEverything(): void {
+    speakers.stop();
     peers.closeAll();
     for (const tr of [audio, video, screen]) tr?.stop();
     audio = video = screen = null;
@@ -446,6 +500,10 @@ function wireControls(): void {
         void switchVideo(() => media.newVideo(null, id));
     });
     view.micSelect.addEventListener('change', () => void switchAudio(view.micSelect.value));
+    view.quality.addEventListener('change', () => {
+        const q = view.chosenQuality();
+        if (q) void setQuality(q);
+    });
     view.flip.addEventListener('click', () => {
         facing = facing === 'user' ? 'environment' : 'user';
         void switchVideo(() => media.newVideo(facing, null));
@@ -498,10 +556,13 @@ function main(): void {
         return;
     }
     showLink(roomUrl);
-    update((s) => { s.isHost = ownerKeyOf(token) !== null; });
+    const quality = loadQuality();
+    peers.setQuality(quality);
+    update((s) => { s.isHost = ownerKeyOf(token) !== null; s.quality = quality; });
     // Camera prompt and signaling at the same time: neither waits.
     signal.start();
     void startMedia();
+    speakers.start();
     navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDevices());
     view.render(state);
 }

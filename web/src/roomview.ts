@@ -4,6 +4,8 @@ import { linkNote, mediaNote, statusOf, type CallState, type RemoteState } from 
 import { byId } from './dom.js';
 import { t } from './i18n.js';
 import { browserKind } from './media.js';
+import { isQualityChoice, type QualityChoice } from './quality.js';
+import { SELF } from './speaker.js';
 import { fill, type TextKey } from './texts.js';
 
 interface Tile {
@@ -64,6 +66,8 @@ export class RoomView {
     readonly endConfirm = byId('end-confirm', HTMLDivElement);
     readonly endYes = byId('end-yes', HTMLButtonElement);
     readonly endNo = byId('end-no', HTMLButtonElement);
+    readonly quality = byId('quality', HTMLFieldSetElement);
+    private readonly qualityInputs = [...this.quality.querySelectorAll<HTMLInputElement>('input[name="quality"]')];
 
     private readonly tiles = new Map<string, Tile>();
     private lastStatus = '';
@@ -135,21 +139,28 @@ export class RoomView {
             }
         }
         const remotes = final ? [] : [...s.remotes.values()];
-        for (const r of remotes) this.renderTile(r, remotes.length === 1);
+        for (const r of remotes) this.renderTile(r, remotes.length === 1, s);
         const n = remotes.length;
         this.stage.dataset['count'] = String(n);
         this.stage.dataset['mode'] = final ? 'ended' : n === 0 ? 'solo' : n === 1 ? 'pair' : 'group';
+        // a group on a phone gives the last speaker the large tile (CSS)
+        if (n > 1 && s.featured !== null && s.remotes.has(s.featured)) this.stage.dataset['featured'] = '';
+        else delete this.stage.dataset['featured'];
 
         this.selfTile.hidden = final;
         const camOff = !s.cam || !s.hasVideo;
         this.selfTile.classList.toggle('no-video', camOff);
         this.selfTile.classList.toggle('screen', s.sharingScreen);
-        const selfNote = !s.mic && s.hasAudio ? t.theirMicOff : camOff ? t.theirCamOff : '';
+        // No announcement: a ring that a screen reader spoke at every turn
+        // of the conversation would drown out the call itself.
+        this.selfTile.classList.toggle('speaking', s.speaker === SELF);
+        const selfNote = !s.mic && s.hasAudio ? t.theirMicOff : s.quality === 'audio' ? t.tileSoundOnly
+            : camOff ? t.theirCamOff : '';
         this.selfState.hidden = selfNote === '';
         this.selfState.textContent = selfNote;
     }
 
-    private renderTile(r: RemoteState, only: boolean): void {
+    private renderTile(r: RemoteState, only: boolean, s: CallState): void {
         let tile = this.tiles.get(r.id);
         if (!tile) {
             tile = this.makeTile(r.id);
@@ -165,11 +176,16 @@ export class RoomView {
         const link = linkNote(r);
         if (link) notes.push(t[link]);
         if (!r.mic) notes.push(t.theirMicOff);
-        if (r.paused) notes.push(t.theirVideoPaused);
+        // Sound only, theirs or ours: no picture comes, and the tile says why.
+        const soundOnly = r.noVideo || s.quality === 'audio';
+        if (soundOnly) notes.push(t.tileSoundOnly);
+        else if (r.paused) notes.push(t.theirVideoPaused);
         else if (!r.cam) notes.push(t.theirCamOff);
         tile.state.hidden = notes.length === 0;
         tile.state.textContent = notes.join('. ');
-        tile.fig.classList.toggle('no-video', !r.cam || r.paused);
+        tile.fig.classList.toggle('no-video', !r.cam || r.paused || soundOnly);
+        tile.fig.classList.toggle('speaking', s.speaker === r.id);
+        tile.fig.classList.toggle('featured', s.featured === r.id);
         tile.fig.dataset['link'] = r.link;
     }
 
@@ -231,6 +247,16 @@ export class RoomView {
         this.endRoom.hidden = !s.isHost || final;
         this.endAll.hidden = s.confirmEnd;
         this.endConfirm.hidden = !s.confirmEnd;
+        for (const input of this.qualityInputs) {
+            input.checked = input.value === s.quality;
+            input.closest('.choice-opt')?.classList.toggle('is-chosen', input.checked);
+        }
+    }
+
+    // The radio the person picked, when one is.
+    chosenQuality(): QualityChoice | null {
+        const v = this.qualityInputs.find((i) => i.checked)?.value;
+        return isQualityChoice(v) ? v : null;
     }
 
     addChat(who: string, text: string): void {

@@ -47,6 +47,9 @@ export interface SignalEvents {
     ended(reason: EndReason): void;
     // Fresh TURN credentials, the answer to {"type":"ice-servers"}.
     iceServers(servers: RTCIceServer[]): void;
+    // 4403: a PIN room, and this join had no valid pass. The client waits
+    // (no retries) until rejoin(); without this handler it is 'rejected'.
+    pinRequired(): void;
 }
 
 // The subset of the browser's WebSocket the client uses.
@@ -151,6 +154,8 @@ export interface SignalOptions {
     // refuses the handshake itself (HTTP 404) for an unknown or expired
     // room, and a browser shows that only as close 1006.
     probe?: () => Promise<'gone' | 'ended' | 'there' | 'unknown'>;
+    // A PIN room's pass, sent with every join (docs/protocol.md).
+    pass?: () => string | null;
 }
 
 const OPEN = 1;
@@ -164,7 +169,9 @@ const FINAL_CLOSE: Record<number, EndReason> = {
     4400: 'rejected',
     1009: 'rejected',
     4429: 'rejected',
+    4403: 'rejected',   // pin-required, when nobody can ask for the PIN
 };
+const PIN_REQUIRED = 4403;
 
 // Exponential backoff with full jitter, capped at 8 s for as long as it
 // takes; attempt counts from 0. Stays inside the server's 20 s grace for
@@ -246,6 +253,12 @@ export class SignalingClient {
         this.open();
     }
 
+    // After pinRequired, once the PIN screen got the pass: joins again.
+    rejoin(): void {
+        if (this.state === 'closed' || this.sock || this.timer !== null) return;
+        this.open();
+    }
+
     // Leaves for good: bye frees the seat at once.
     leave(): void {
         if (this.state === 'closed') return;
@@ -263,7 +276,8 @@ export class SignalingClient {
         const onOpen = () => {
             opened = true;
             const resume = this.opt.store?.getItem(this.keyResume);
-            sock.send(JSON.stringify(resume ? { type: 'join', resume } : { type: 'join' }));
+            const pass = this.opt.pass?.();
+            sock.send(JSON.stringify({ type: 'join', ...(resume ? { resume } : {}), ...(pass ? { pass } : {}) }));
         };
         const onClose = (ev: { code: number }) => {
             if (this.sock !== sock) return;
@@ -353,6 +367,10 @@ export class SignalingClient {
 
     private onClose(code: number): void {
         if (this.state === 'closed') return;
+        if (code === PIN_REQUIRED && this.opt.events.pinRequired) {
+            this.opt.events.pinRequired();
+            return;
+        }
         const final = FINAL_CLOSE[code];
         if (final) {
             // A refused or replaced seat must not be resumed by a reload.

@@ -31,6 +31,15 @@ describe('accessibility (axe-core)', () => {
             const p = await participant(browser, { bypassCSP: true, ...opts });
             await p.page.goto(`${ngx.base}/`);
             await axe(p.page, 'home');
+            // More options: the one-time box, the PIN field and the
+            // sentence a malformed PIN gets
+            await p.page.click('#options summary');
+            await p.page.fill('#pin-new', '12');
+            await p.page.click('#create');
+            await p.page.waitForSelector('#pin-new[aria-invalid="true"]');
+            await axe(p.page, 'home, more options, a malformed PIN');
+            await p.page.fill('#pin-new', '');
+            await p.page.click('#options summary');
             await p.page.click('#create');
             await p.page.waitForSelector('#qr svg');
             await axe(p.page, 'home with link');

@@ -36,7 +36,10 @@ GLUE_HDRS    := $(wildcard module/*.h)
 CXX          ?= g++
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
+# the pure units are built as the module builds them (config.make): no
+# exceptions, no RTTI
 UNIT_CXXFLAGS := -std=c++17 -g -O1 -Wall -Wextra -Werror $(SAN_FLAGS) \
+                 -fno-exceptions -fno-rtti \
                  -Imodule/core
 UNIT_LIBS    := -lcmocka -lcrypto -ljansson
 
@@ -126,7 +129,7 @@ run: deps all
 test: unit fuzz-short integration test-web e2e
 	@echo "make test: every suite passed"
 
-$(BUILD)/unit/%: tests/unit/%.cpp $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/unit/%: tests/unit/%.cpp $(CORE_SRCS) $(CORE_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(CORE_SRCS) $(UNIT_LIBS)
 
@@ -135,11 +138,11 @@ unit: $(UNIT_TESTS)
 	    echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
 	done
 
-$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(CORE_SRCS) $(CORE_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all -Imodule/core -o $@ $< $(CORE_SRCS) \
-	    -lcrypto -ljansson
+	    -fno-sanitize-recover=all -fno-exceptions -fno-rtti \
+	    -Imodule/core -o $@ $< $(CORE_SRCS) -lcrypto -ljansson
 
 fuzz-short: $(FUZZ_TARGETS)
 	@FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)

@@ -79,7 +79,9 @@ ngx_http_webcall_api_read_only(ngx_http_request_t *r, const char *allow)
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        ngx_http_webcall_api_header(r, "Allow", allow);
+        if (ngx_http_webcall_api_header(r, "Allow", allow) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
         return ngx_http_webcall_api_error(r, api::error::method_not_allowed,
                                           NULL);
     }
@@ -151,7 +153,9 @@ ngx_http_webcall_api_refused(ngx_http_request_t *r,
     if (wlcf->refuse == (ngx_uint_t) api::error::rate_limited) {
         ngx_http_webcall_count(wlcf->api_zone,
                                NGX_HTTP_WEBCALL_API_RATE_LIMITED);
-        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        if (ngx_http_webcall_api_header(r, "Retry-After", "60") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
     } else {
         ngx_http_webcall_count(wlcf->api_zone, NGX_HTTP_WEBCALL_API_TOO_LARGE);
@@ -268,7 +272,9 @@ ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept
                 return rc;
             }
 
-            ngx_http_webcall_api_header(r, "Allow", "POST");
+            if (ngx_http_webcall_api_header(r, "Allow", "POST") != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
             return ngx_http_webcall_api_error(r,
                                               api::error::method_not_allowed,
                                               NULL);
@@ -416,7 +422,10 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     if (ngx_http_webcall_room_create(zone, &room, r->connection->log, &info)
         != NGX_OK)
     {
-        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        if (ngx_http_webcall_api_header(r, "Retry-After", "60") != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
         ngx_http_finalize_request(r,
             ngx_http_webcall_api_error(r, api::error::zone_full, NULL));
         return;
@@ -731,7 +740,9 @@ ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text) noexcept
                                    webcall::ended_rooms::reason::host, 0,
                                    &until, targets, &n);
     if (rc == NGX_ERROR) {
-        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        if (ngx_http_webcall_api_header(r, "Retry-After", "60") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
         return ngx_http_webcall_api_error(r, api::error::zone_full, NULL);
     }
 
@@ -793,7 +804,9 @@ ngx_http_webcall_api_admit(ngx_http_request_t *r) noexcept
         }
 
         if (r->method != NGX_HTTP_POST) {
-            ngx_http_webcall_api_header(r, "Allow", "POST");
+            if (ngx_http_webcall_api_header(r, "Allow", "POST") != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
             return ngx_http_webcall_api_error(r,
                                               api::error::method_not_allowed,
                                               NULL);
@@ -921,7 +934,12 @@ ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept
                               answer.retry_after);
             }
 
-            ngx_http_webcall_api_retry_after(r, answer.retry_after);
+            if (ngx_http_webcall_api_retry_after(r, answer.retry_after)
+                != NGX_OK)
+            {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
         }
 
         len = api::write_pin_refused(rc == NGX_BUSY
@@ -947,7 +965,10 @@ ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept
         return;
 
     default:
-        ngx_http_webcall_api_header(r, "Retry-After", "60");
+        if (ngx_http_webcall_api_header(r, "Retry-After", "60") != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
         ngx_http_finalize_request(r,
             ngx_http_webcall_api_error(r, api::error::zone_full, NULL));
         return;

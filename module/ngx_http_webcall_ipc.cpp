@@ -315,9 +315,11 @@ ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone) noexcept
             len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame),
                                                    changes[i].id);
 
+            /* deliver logs and counts what it cannot hand over */
             for (j = 0; j < changes[i].ntell; j++) {
-                ngx_http_webcall_deliver(zone, &changes[i].tell[j], frame,
-                                         len, 0, ngx_http_webcall_proc.log);
+                (void) ngx_http_webcall_deliver(zone, &changes[i].tell[j],
+                                                frame, len, 0,
+                                                ngx_http_webcall_proc.log);
             }
         }
     } while (n == 8);

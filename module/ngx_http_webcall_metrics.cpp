@@ -126,6 +126,7 @@ static const struct {
     { sig::error::bad_beacon, "bad-beacon" },
     { sig::error::room_ended, "ended" },
     { sig::error::pin_required, "pin-required" },
+    { sig::error::server_error, "server-error" },
 };
 
 
@@ -187,12 +188,13 @@ ngx_http_webcall_read_rooms(ngx_http_webcall_zone_t *zone,
              node = ngx_rbtree_next(tree, node))
         {
             room = (ngx_http_webcall_room_t *) &node->color;
-            g->active += room->participants > 0;
+            g->active += room->table.participants > 0;
 
             for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-                g->live += room->seats[i].state == NGX_HTTP_WEBCALL_SEAT_LIVE;
-                g->grace += room->seats[i].state
-                            == NGX_HTTP_WEBCALL_SEAT_GRACE;
+                g->live += room->table.seats[i].st
+                           == webcall::seats::state::live;
+                g->grace += room->table.seats[i].st
+                            == webcall::seats::state::grace;
             }
         }
     }
@@ -413,7 +415,8 @@ ngx_http_webcall_write_setup(prom::writer &w,
         st = &zones[z]->sh->stats;
         zn = ngx_http_webcall_name(&zones[z]->name);
         for (p = 0; p < 2; p++) {
-            ngx_http_webcall_load(st->setup[p], b, NGX_HTTP_WEBCALL_BUCKETS + 1);
+            ngx_http_webcall_load(st->setup[p], b,
+                                  NGX_HTTP_WEBCALL_BUCKETS + 1);
             w.histogram("webcall_call_setup_seconds",
                         {{"zone", zn}, {"path", paths[p]}},
                         {quality::setup_bounds, quality::buckets}, b,

@@ -52,11 +52,76 @@ static char *ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 static char *ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
-static ssize_t ngx_http_webcall_read_small_file(ngx_conf_t *cf,
+static ssize_t ngx_http_webcall_read_conf_file(ngx_conf_t *cf,
     const char *directive, ngx_str_t *path, u_char *buf, size_t cap,
-    ngx_uint_t secret) noexcept;
+    ngx_uint_t secret, const char *make) noexcept;
+static std::string_view ngx_http_webcall_trim_end(std::string_view s)
+    noexcept;
+static ngx_int_t ngx_http_webcall_check_ice_size(ngx_conf_t *cf,
+    ngx_str_t *urls, ngx_uint_t n) noexcept;
+static char *ngx_http_webcall_check_bounds(ngx_conf_t *cf, void *post,
+    void *data) noexcept;
 static ngx_int_t ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept;
 static void ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept;
+
+
+/* A plain number's range, checked by nginx's ngx_conf_check_num_bounds as
+ * soon as the directive is read; says is the rule in words, which nginx -t
+ * prints after the directive's name. bounds comes first: nginx calls the
+ * post handler through it. */
+typedef struct {
+    ngx_conf_num_bounds_t  bounds;
+    const char            *says;
+} ngx_http_webcall_bounds_t;
+
+/* ngx_conf_check_num_bounds reads an ngx_int_t; sizes, times and
+ * milliseconds are stored in types of the same width */
+static_assert(sizeof(size_t) == sizeof(ngx_int_t)
+              && sizeof(time_t) == sizeof(ngx_int_t)
+              && sizeof(ngx_msec_t) == sizeof(ngx_int_t));
+
+static ngx_http_webcall_bounds_t  ngx_http_webcall_max_message_bounds = {
+    { ngx_http_webcall_check_bounds, 1024, 16 * 1024 * 1024 },
+    "must be between 1k and 16m (an SDP offer needs a few KB)"
+};
+
+static ngx_http_webcall_bounds_t  ngx_http_webcall_ping_interval_bounds = {
+    { ngx_http_webcall_check_bounds, 100, -1 },
+    "must be at least 100ms"
+};
+
+static ngx_http_webcall_bounds_t  ngx_http_webcall_join_timeout_bounds = {
+    { ngx_http_webcall_check_bounds, 100, 60 * 1000 },
+    "must be between 100ms and 1m (a page joins at once; slow networks "
+    "need a few seconds)"
+};
+
+static ngx_http_webcall_bounds_t  ngx_http_webcall_grace_bounds = {
+    { ngx_http_webcall_check_bounds, 0, 3600 * 1000 },
+    "must be at most 1h"
+};
+
+static ngx_http_webcall_bounds_t  ngx_http_webcall_turn_ttl_bounds = {
+    { ngx_http_webcall_check_bounds, 60, -1 },
+    "must be at least 1m; TURN credentials must outlive a call's set-up"
+};
+
+/* What a TURN secret directive reads (its cmd->post). */
+typedef enum {
+    NGX_HTTP_WEBCALL_TURN_SECRET_FILE,   /* the secret itself, private */
+    NGX_HTTP_WEBCALL_TURN_COTURN_CONF    /* coturn's turnserver.conf */
+} ngx_http_webcall_turn_source_e;
+
+static ngx_http_webcall_turn_source_e  ngx_http_webcall_turn_own =
+    NGX_HTTP_WEBCALL_TURN_SECRET_FILE;
+static ngx_http_webcall_turn_source_e  ngx_http_webcall_turn_coturn =
+    NGX_HTTP_WEBCALL_TURN_COTURN_CONF;
+
+/* The content handler a zone directive gives its location (cmd->post). */
+static ngx_http_handler_pt  ngx_http_webcall_api_content =
+    ngx_http_webcall_api_handler;
+static ngx_http_handler_pt  ngx_http_webcall_signal_content =
+    ngx_http_webcall_signal_handler;
 
 
 static ngx_command_t  ngx_http_webcall_commands[] = {
@@ -87,14 +152,14 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_http_webcall_turn_secret,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
-      NULL },
+      &ngx_http_webcall_turn_own },
 
     { ngx_string("webcall_turn_coturn_conf"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webcall_turn_secret,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      1,
-      NULL },
+      0,
+      &ngx_http_webcall_turn_coturn },
 
     { ngx_string("webcall_turn_urls"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -108,21 +173,21 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webcall_main_conf_t, turn_ttl),
-      NULL },
+      &ngx_http_webcall_turn_ttl_bounds },
 
     { ngx_string("webcall_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_webcall_use_zone,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, api_zone),
-      NULL },
+      &ngx_http_webcall_api_content },
 
     { ngx_string("webcall_api_refuse"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_webcall_api_refuse,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, api_zone),
-      NULL },
+      &ngx_http_webcall_api_content },
 
     { ngx_string("webcall_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -136,7 +201,7 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_http_webcall_use_zone,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, signal_zone),
-      NULL },
+      &ngx_http_webcall_signal_content },
 
     { ngx_string("webcall_allowed_origins"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -150,7 +215,7 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, max_message),
-      NULL },
+      &ngx_http_webcall_max_message_bounds },
 
     { ngx_string("webcall_ws_send_queue"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -164,21 +229,21 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, ping_interval),
-      NULL },
+      &ngx_http_webcall_ping_interval_bounds },
 
     { ngx_string("webcall_ws_join_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, join_timeout),
-      NULL },
+      &ngx_http_webcall_join_timeout_bounds },
 
     { ngx_string("webcall_signal_grace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webcall_loc_conf_t, grace),
-      NULL },
+      &ngx_http_webcall_grace_bounds },
 
     { ngx_string("webcall_beacons"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -426,13 +491,6 @@ ngx_http_webcall_init_main_conf(ngx_conf_t *cf, void *conf) noexcept
      * pages renew theirs before they expire (web/src/credentials.ts) */
     ngx_conf_init_value(wmcf->turn_ttl, 60 * 60);
 
-    if (wmcf->turn_ttl < 60) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"webcall_turn_ttl\" must be at least 1m; TURN "
-                      "credentials must outlive a call's set-up");
-        return (char *) NGX_CONF_ERROR;
-    }
-
     if (ngx_http_webcall_check_turn(cf, wmcf) != NGX_OK) {
         return (char *) NGX_CONF_ERROR;
     }
@@ -569,13 +627,6 @@ ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->rate_bytes, prev->rate_bytes,
                               256 * 1024);
 
-    if (conf->max_message < 1024 || conf->max_message > 16 * 1024 * 1024) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webcall_ws_max_message\" must be between 1k "
-                           "and 16m (an SDP offer needs a few KB)");
-        return (char *) NGX_CONF_ERROR;
-    }
-
     if (conf->send_queue < conf->max_message + 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"webcall_ws_send_queue\" must be larger than "
@@ -584,19 +635,21 @@ ngx_http_webcall_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return (char *) NGX_CONF_ERROR;
     }
 
-    if (conf->ping_interval < 100 || conf->grace > 3600 * 1000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webcall_ws_ping_interval\" must be at least "
-                           "100ms and \"webcall_signal_grace\" at most 1h");
-        return (char *) NGX_CONF_ERROR;
-    }
+    return NGX_CONF_OK;
+}
 
-    if (conf->join_timeout < 100 || conf->join_timeout > 60000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"webcall_ws_join_timeout\" must be between "
-                           "100ms and 1m (a page joins at once; slow "
-                           "networks need a few seconds)");
-        return (char *) NGX_CONF_ERROR;
+
+/* The post handler of a plain number: nginx's own range check, then the
+ * rule in words, which nginx -t prints as "\"<directive>\" directive
+ * <says>". */
+static char *
+ngx_http_webcall_check_bounds(ngx_conf_t *cf, void *post, void *data)
+    noexcept
+{
+    ngx_http_webcall_bounds_t  *b = (ngx_http_webcall_bounds_t *) post;
+
+    if (ngx_conf_check_num_bounds(cf, &b->bounds, data) != NGX_CONF_OK) {
+        return (char *) b->says;
     }
 
     return NGX_CONF_OK;
@@ -1034,10 +1087,7 @@ ngx_http_webcall_use_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                         "handler (proxy_pass, return, another webcall_*)";
     }
 
-    clcf->handler = cmd->offset == offsetof(ngx_http_webcall_loc_conf_t,
-                                            api_zone)
-                    ? ngx_http_webcall_api_handler
-                    : ngx_http_webcall_signal_handler;
+    clcf->handler = *(ngx_http_handler_pt *) cmd->post;
 
     return NGX_CONF_OK;
 }
@@ -1143,11 +1193,10 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     noexcept
 {
     ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
+    std::string_view              secret;
     ngx_str_t                    *value;
     u_char                        buf[4096];
     ssize_t                       n;
-    size_t                        len;
-    int                           fd;
 
     if (wmcf->have_secret) {
         return (char *) "is duplicate";
@@ -1156,62 +1205,30 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = (ngx_str_t *) cf->args->elts;
     wmcf->secret_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &wmcf->secret_file, 1) != NGX_OK) {
-        return (char *) NGX_CONF_ERROR;
-    }
-
-    fd = open((const char *) wmcf->secret_file.data, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"webcall_secret_file\" cannot open \"%V\" "
-                           "(apt-get install --reinstall "
-                           "libnginx-mod-http-webcall makes it; by hand: "
-                           "umask 077; openssl rand -hex 32 > %V)",
-                           &wmcf->secret_file, &wmcf->secret_file);
-        return (char *) NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_webcall_secret_private(cf, "webcall_secret_file",
-                                        &wmcf->secret_file, fd)
-        != NGX_OK)
-    {
-        close(fd);
-        return (char *) NGX_CONF_ERROR;
-    }
-
-    n = read(fd, buf, sizeof(buf));
-
+    n = ngx_http_webcall_read_conf_file(cf, "webcall_secret_file",
+            &wmcf->secret_file, buf, sizeof(buf), 1,
+            "apt-get install --reinstall libnginx-mod-http-webcall makes "
+            "it; by hand: umask 077; openssl rand -hex 32 >");
     if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"webcall_secret_file\" cannot read \"%V\"",
-                           &wmcf->secret_file);
-        close(fd);
         return (char *) NGX_CONF_ERROR;
     }
 
-    close(fd);
+    secret = ngx_http_webcall_trim_end({(const char *) buf, (size_t) n});
 
-    /* a trailing newline from "echo" or an editor is not part of the secret */
-    len = (size_t) n;
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'
-                       || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-    {
-        len--;
-    }
-
-    if (len < webcall::room_token::secret_min) {
+    if (secret.size() < webcall::room_token::secret_min) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"webcall_secret_file\" \"%V\" holds %uz bytes; "
                            "the secret must be at least %uz bytes "
                            "(make one with: openssl rand -hex 32 > %V)",
-                           &wmcf->secret_file, len,
+                           &wmcf->secret_file, secret.size(),
                            webcall::room_token::secret_min,
                            &wmcf->secret_file);
         ngx_explicit_memzero(buf, sizeof(buf));
         return (char *) NGX_CONF_ERROR;
     }
 
-    wmcf->token_key = webcall::room_token::derive_key(buf, len);
+    wmcf->token_key = webcall::room_token::derive_key(
+                          (const u_char *) secret.data(), secret.size());
     wmcf->have_secret = 1;
     ngx_explicit_memzero(buf, sizeof(buf));
 
@@ -1219,13 +1236,19 @@ ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* Reads a configuration-time file of at most cap bytes; -1 after logging
- * a message that names the directive. */
+/* The one reader of the files nginx.conf names (the room secret, the TURN
+ * secret, coturn's configuration), by the master as root when it reads
+ * the configuration: at most cap bytes, and a longer file is refused, not
+ * cut. A secret file must be its owner's alone (secret = 1). make, if
+ * set, is how to make a missing file, followed by its path. Returns the
+ * length read, or -1 after a message that names the directive. */
 static ssize_t
-ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
-    ngx_str_t *path, u_char *buf, size_t cap, ngx_uint_t secret) noexcept
+ngx_http_webcall_read_conf_file(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *path, u_char *buf, size_t cap, ngx_uint_t secret,
+    const char *make) noexcept
 {
-    ssize_t  n;
+    ssize_t  n, more;
+    u_char   extra;
     int      fd;
 
     if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
@@ -1234,8 +1257,14 @@ ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
 
     fd = open((const char *) path->data, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%s\" cannot open \"%V\"", directive, path);
+        if (make != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"%s\" cannot open \"%V\" (%s %V)",
+                               directive, path, make, path);
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "\"%s\" cannot open \"%V\"", directive, path);
+        }
         return -1;
     }
 
@@ -1247,14 +1276,43 @@ ngx_http_webcall_read_small_file(ngx_conf_t *cf, const char *directive,
     }
 
     n = read(fd, buf, cap);
-    if (n < 0) {
+    more = (n == (ssize_t) cap) ? read(fd, &extra, 1) : 0;
+
+    if (n < 0 || more < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "\"%s\" cannot read \"%V\"", directive, path);
+        n = -1;
+
+    } else if (more > 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" \"%V\" is longer than %uz bytes; is it "
+                           "the right file?", directive, path, cap);
+        n = -1;
     }
 
-    close(fd);
+    if (n < 0) {
+        ngx_explicit_memzero(buf, cap);
+    }
+
+    /* read-only: nothing to lose if close fails */
+    (void) close(fd);
 
     return n;
+}
+
+
+/* A trailing newline from "echo" or an editor is not part of a secret. */
+static std::string_view
+ngx_http_webcall_trim_end(std::string_view s) noexcept
+{
+    while (!s.empty()
+           && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '
+               || s.back() == '\t'))
+    {
+        s.remove_suffix(1);
+    }
+
+    return s;
 }
 
 
@@ -1293,10 +1351,14 @@ ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webcall_main_conf_t *wmcf = (ngx_http_webcall_main_conf_t *) conf;
     const char                   *name = (const char *) cmd->name.data;
+    ngx_uint_t                    coturn;
     std::string_view              secret;
     ngx_str_t                    *value, path;
     u_char                        buf[65536];
     ssize_t                       n;
+
+    coturn = *(ngx_http_webcall_turn_source_e *) cmd->post
+             == NGX_HTTP_WEBCALL_TURN_COTURN_CONF;
 
     if (wmcf->turn_secret.len != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1313,22 +1375,25 @@ ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      * set up: a missing one, or Debian's stock one without a secret, turns
      * TURN off with a warning (see init_main_conf) instead of stopping
      * nginx */
-    if (cmd->offset == 1
-        && ngx_http_webcall_coturn_conf_missing(cf, wmcf, &path))
+    if (coturn && ngx_http_webcall_coturn_conf_missing(cf, wmcf, &path))
     {
         return NGX_CONF_OK;
     }
 
     /* coturn's own file is group turnserver by design; ours is private */
-    n = ngx_http_webcall_read_small_file(cf, name, &path, buf, sizeof(buf),
-                                         cmd->offset == 0);
+    n = ngx_http_webcall_read_conf_file(cf, name, &path, buf, sizeof(buf),
+                                        !coturn,
+                                        coturn ? NULL
+                                        : "it may be webcall_secret_file's "
+                                          "file; or make one: umask 077; "
+                                          "openssl rand -hex 32 >");
     if (n < 0) {
         return (char *) NGX_CONF_ERROR;
     }
 
     secret = std::string_view((const char *) buf, (size_t) n);
 
-    if (cmd->offset == 1) {
+    if (coturn) {
         secret = webcall::turn::coturn_secret(secret);
         if (secret.empty()) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -1342,12 +1407,7 @@ ngx_http_webcall_turn_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
     } else {
-        while (!secret.empty()
-               && (secret.back() == '\n' || secret.back() == '\r'
-                   || secret.back() == ' ' || secret.back() == '\t'))
-        {
-            secret.remove_suffix(1);
-        }
+        secret = ngx_http_webcall_trim_end(secret);
     }
 
     if (secret.size() < webcall::turn::secret_min) {
@@ -1438,7 +1498,75 @@ ngx_http_webcall_turn_urls(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    if (ngx_http_webcall_check_ice_size(cf, &value[1], cf->args->nelts - 1)
+        != NGX_OK)
+    {
+        return (char *) NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* The iceServers list a participant is given must fit its buffer
+ * (NGX_HTTP_WEBCALL_ICE_JSON), with the longest username and credential
+ * it can carry. A URL without variables is exact; a variable ($host) is
+ * counted as one character, so a list refused here can never fit, and one
+ * whose variables come out long is refused at run time with an error
+ * line (ngx_http_webcall_ice_servers). */
+static ngx_int_t
+ngx_http_webcall_check_ice_size(ngx_conf_t *cf, ngx_str_t *urls,
+    ngx_uint_t n) noexcept
+{
+    /* "<expiry>:<peer id>" with the largest expiry there is */
+    static const char  user[] = "9223372036854775807:12345678";
+    std::string_view   views[NGX_HTTP_WEBCALL_TURN_URLS];
+    char               cred[webcall::turn::credential_len];
+    char              *p, *json;
+    size_t             total, len, need;
+    ngx_uint_t         i;
+
+    total = 0;
+    for (i = 0; i < n; i++) {
+        total += urls[i].len;
+    }
+
+    p = (char *) ngx_pnalloc(cf->temp_pool, total + 1);
+    need = total + 4 * n + 256;
+    json = (char *) ngx_pnalloc(cf->temp_pool, need);
+    if (p == NULL || json == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        len = webcall::turn::expand_template(
+                  {(const char *) urls[i].data, urls[i].len}, "a", p,
+                  urls[i].len);
+        views[i] = std::string_view(p, len);
+        p += len;
+    }
+
+    ngx_memset(cred, 'A', sizeof(cred));
+
+    len = webcall::turn::ice_servers_json(views, n,
+              {user, sizeof(user) - 1}, {cred, sizeof(cred)}, json,
+              NGX_HTTP_WEBCALL_ICE_JSON);
+    if (len > 0) {
+        return NGX_OK;
+    }
+
+    len = webcall::turn::ice_servers_json(views, n,
+              {user, sizeof(user) - 1}, {cred, sizeof(cred)}, json, need);
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"webcall_turn_urls\": these %ui URLs make an ICE "
+                       "server list of %s%uz bytes with its TURN "
+                       "credentials, more than the %d a participant's "
+                       "messages hold; list fewer or shorter URLs", n,
+                       len == 0 ? "over " : "", len == 0 ? need : len,
+                       NGX_HTTP_WEBCALL_ICE_JSON);
+
+    return NGX_ERROR;
 }
 
 

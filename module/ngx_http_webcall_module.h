@@ -16,18 +16,19 @@ extern "C" {
 #include "pin_throttle.h"
 #include "room_policy.h"
 #include "room_token.h"
+#include "seats.h"
 
 
-#define NGX_HTTP_WEBCALL_SEATS    4
+#define NGX_HTTP_WEBCALL_SEATS    4     /* webcall::seats::max_seats */
 #define NGX_HTTP_WEBCALL_WORKERS  64
-#define NGX_HTTP_WEBCALL_PEER_ID  8
+#define NGX_HTTP_WEBCALL_PEER_ID  8     /* webcall::seats::id_len */
 #define NGX_HTTP_WEBCALL_TURN_URLS 16  /* at most, in webcall_turn_urls */
-#define NGX_HTTP_WEBCALL_RESUME   16
-#define NGX_HTTP_WEBCALL_BEACONS  8     /* per seat: a few per call */
+#define NGX_HTTP_WEBCALL_ICE_JSON 1024 /* one participant's iceServers */
+#define NGX_HTTP_WEBCALL_RESUME   16    /* webcall::seats::secret_len */
 
-#define NGX_HTTP_WEBCALL_SEAT_FREE   0
-#define NGX_HTTP_WEBCALL_SEAT_LIVE   1
-#define NGX_HTTP_WEBCALL_SEAT_GRACE  2
+static_assert(NGX_HTTP_WEBCALL_SEATS == webcall::seats::max_seats);
+static_assert(NGX_HTTP_WEBCALL_PEER_ID == webcall::seats::id_len);
+static_assert(NGX_HTTP_WEBCALL_RESUME == webcall::seats::secret_len);
 
 
 extern "C" {
@@ -35,33 +36,23 @@ extern ngx_module_t  ngx_http_webcall_module;
 }
 
 
-/* A participant's seat. Where its connection lives is (worker slot, pid,
- * session id): plain numbers that mean the same in every process. */
+/* A seat's place in the zone's grace queue (shctx->grace, by deadline);
+ * the seat itself is table.seats[index] of the room holding this. */
 typedef struct {
-    ngx_queue_t                   grace_link; /* in shctx->grace */
-    int64_t                       grace_until;/* wall clock, ms */
-    uint64_t                      session;
-    ngx_pid_t                     pid;
-    uint32_t                      grace_ms;
-    uint16_t                      worker;
-    u_char                        state;
+    ngx_queue_t                   link;
     u_char                        index;
-    u_char                        beacons;    /* sent by its holder */
-    u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
-    u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
-} ngx_http_webcall_seat_t;
+} ngx_http_webcall_grace_t;
 
 
 /* A room in shared memory; overlays ngx_rbtree_node_t from "color" on, as
  * limit_req does. Plain data only: shm pointers (queue links), never a
- * pointer into one process's heap. */
+ * pointer into one process's heap. The seats' state machine is
+ * webcall::seats (module/core/seats.h); the table holds participants, the
+ * room's size and whether it had a call. */
 typedef struct {
     u_char                        color;
-    u_char                        max_participants;
-    u_char                        participants;
     u_char                        entered;
     u_char                        one_time;   /* ends after its first call */
-    u_char                        had_call;   /* two were in it at once */
     ngx_queue_t                   queue;
     webcall::pin_throttle::state  pin;        /* a PIN room's wrong tries */
     int64_t                       issued;
@@ -69,10 +60,14 @@ typedef struct {
     int64_t                       last_visit;
     int64_t                       valid_until;
     u_char                        id[webcall::room_token::id_len];
-    ngx_http_webcall_seat_t       seats[NGX_HTTP_WEBCALL_SEATS];
+    webcall::seats::table         table;
+    ngx_http_webcall_grace_t      grace[NGX_HTTP_WEBCALL_SEATS];
 } ngx_http_webcall_room_t;
 
 static_assert(std::is_trivially_copyable_v<ngx_http_webcall_room_t>);
+/* a record stays in the slab's 512-byte class (2016 rooms per MiB) */
+static_assert(offsetof(ngx_rbtree_node_t, color)
+              + sizeof(ngx_http_webcall_room_t) <= 512);
 
 
 /* A worker's inbox: frames other workers queued for its connections. */
@@ -137,7 +132,7 @@ typedef enum {
     NGX_HTTP_WEBCALL_NSTATS
 } ngx_http_webcall_stat_e;
 
-#define NGX_HTTP_WEBCALL_NERRORS  9     /* >= the codes of signal::error */
+#define NGX_HTTP_WEBCALL_NERRORS  10    /* >= the codes of signal::error */
 
 #define NGX_HTTP_WEBCALL_BUCKETS  10    /* webcall::quality bounds, + Inf */
 
@@ -352,7 +347,7 @@ void ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_change_t *ch) noexcept;
 void ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, ngx_uint_t seat,
-    uint64_t session, ngx_uint_t now, ngx_http_webcall_change_t *ch)
+    uint64_t session, ngx_uint_t bye, ngx_http_webcall_change_t *ch)
     noexcept;
 ngx_int_t ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, std::string_view to,

@@ -1,29 +1,38 @@
 /*
- * webcall: seats in a room. A seat is LIVE while its WebSocket is open,
- * GRACE for a short while after it dropped without "bye" (so a reload or a
- * network change takes it back with the resume secret, unnoticed by the
- * others), FREE otherwise. All functions run under the zone's lock and only
- * read and write the zone; telling the others happens after, by the caller.
+ * webcall: seats in a room, the adapter between the zone and the seat state
+ * machine (module/core/seats.*), which decides every move: a join, a leave
+ * with or without "bye", the end of grace, a dead worker's seats. Here is
+ * what shared memory adds: the lock, finding the room, the grace queue
+ * (by deadline, so one look at its head finds what is due), the room's
+ * lifetime and a one-time room's end. Nothing is told under the lock; the
+ * caller does that from the change.
  */
 
 #include "ngx_http_webcall_module.h"
 
 #include <cstring>
-#include <openssl/crypto.h>
+
+
+namespace seats = webcall::seats;
 
 
 static ngx_http_webcall_room_t *ngx_http_webcall_seat_room(
-    ngx_http_webcall_seat_t *seat) noexcept;
+    ngx_http_webcall_grace_t *grace) noexcept;
 static void ngx_http_webcall_seat_others(ngx_http_webcall_room_t *room,
     ngx_uint_t self, ngx_http_webcall_change_t *ch) noexcept;
+static void ngx_http_webcall_seat_freed(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_uint_t i,
+    ngx_http_webcall_change_t *ch) noexcept;
 static void ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, ngx_http_webcall_change_t *ch) noexcept;
-static void ngx_http_webcall_seat_free(ngx_http_webcall_zone_t *zone,
-    ngx_http_webcall_room_t *room, ngx_http_webcall_seat_t *seat,
-    ngx_http_webcall_change_t *ch) noexcept;
-static ngx_http_webcall_seat_t *ngx_http_webcall_seat_claim(
-    ngx_http_webcall_room_t *room, const u_char *resume,
-    ngx_http_webcall_change_t *ch) noexcept;
+static void ngx_http_webcall_seat_grace(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_uint_t i) noexcept;
+static void ngx_http_webcall_seat_ungrace(ngx_http_webcall_room_t *room,
+    ngx_uint_t i) noexcept;
+static seats::owner ngx_http_webcall_seat_owner(
+    const ngx_http_webcall_target_t *t) noexcept;
+static void ngx_http_webcall_seat_target_of(const seats::owner &o,
+    ngx_http_webcall_target_t *t) noexcept;
 
 
 int64_t
@@ -38,11 +47,34 @@ ngx_http_webcall_now_ms(void) noexcept
 
 
 static ngx_http_webcall_room_t *
-ngx_http_webcall_seat_room(ngx_http_webcall_seat_t *seat) noexcept
+ngx_http_webcall_seat_room(ngx_http_webcall_grace_t *grace) noexcept
 {
     return (ngx_http_webcall_room_t *)
-               ((u_char *) (seat - seat->index)
-                - offsetof(ngx_http_webcall_room_t, seats));
+               ((u_char *) (grace - grace->index)
+                - offsetof(ngx_http_webcall_room_t, grace));
+}
+
+
+static seats::owner
+ngx_http_webcall_seat_owner(const ngx_http_webcall_target_t *t) noexcept
+{
+    seats::owner  o;
+
+    o.session = t->session;
+    o.pid = (int32_t) t->pid;
+    o.worker = t->worker;
+
+    return o;
+}
+
+
+static void
+ngx_http_webcall_seat_target_of(const seats::owner &o,
+    ngx_http_webcall_target_t *t) noexcept
+{
+    t->session = o.session;
+    t->pid = (ngx_pid_t) o.pid;
+    t->worker = o.worker;
 }
 
 
@@ -52,51 +84,53 @@ static void
 ngx_http_webcall_seat_others(ngx_http_webcall_room_t *room, ngx_uint_t self,
     ngx_http_webcall_change_t *ch) noexcept
 {
-    ngx_http_webcall_seat_t  *s;
-    ngx_uint_t                i;
+    seats::roster  r;
+    ngx_uint_t     i;
 
-    ch->npeers = 0;
-    ch->ntell = 0;
+    r = seats::others(room->table, self);
 
-    for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-        s = &room->seats[i];
+    ch->npeers = r.npeers;
+    ngx_memcpy(ch->peers, r.peers, sizeof(r.peers));
 
-        if (i == self || s->state == NGX_HTTP_WEBCALL_SEAT_FREE) {
-            continue;
-        }
-
-        ngx_memcpy(ch->peers[ch->npeers++], s->id, NGX_HTTP_WEBCALL_PEER_ID);
-
-        if (s->state == NGX_HTTP_WEBCALL_SEAT_LIVE) {
-            ch->tell[ch->ntell].session = s->session;
-            ch->tell[ch->ntell].pid = s->pid;
-            ch->tell[ch->ntell].worker = s->worker;
-            ch->ntell++;
-        }
+    ch->ntell = r.ntell;
+    for (i = 0; i < r.ntell; i++) {
+        ngx_http_webcall_seat_target_of(r.tell[i], &ch->tell[i]);
     }
 }
 
 
 static void
-ngx_http_webcall_seat_free(ngx_http_webcall_zone_t *zone,
-    ngx_http_webcall_room_t *room, ngx_http_webcall_seat_t *seat,
+ngx_http_webcall_seat_grace(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_uint_t i) noexcept
+{
+    ngx_queue_insert_tail(&zone->sh->grace, &room->grace[i].link);
+}
+
+
+static void
+ngx_http_webcall_seat_ungrace(ngx_http_webcall_room_t *room, ngx_uint_t i)
+    noexcept
+{
+    ngx_queue_remove(&room->grace[i].link);
+    ngx_queue_init(&room->grace[i].link);
+}
+
+
+/* Seat i was freed (bye, or grace over): who to tell, and the room's
+ * lifetime goes on from now, or it ends if it was a one-time room. */
+static void
+ngx_http_webcall_seat_freed(ngx_http_webcall_zone_t *zone,
+    ngx_http_webcall_room_t *room, ngx_uint_t i,
     ngx_http_webcall_change_t *ch) noexcept
 {
-    if (seat->state == NGX_HTTP_WEBCALL_SEAT_GRACE) {
-        ngx_queue_remove(&seat->grace_link);
-        ngx_queue_init(&seat->grace_link);
-    }
-
-    seat->state = NGX_HTTP_WEBCALL_SEAT_FREE;
-    seat->beacons = 0;
-    room->participants--;
-
     ch->rc = NGX_OK;
-    ch->seat = seat->index;
-    ngx_memcpy(ch->id, seat->id, NGX_HTTP_WEBCALL_PEER_ID);
-    ngx_http_webcall_seat_others(room, seat->index, ch);
+    ch->seat = i;
+    ngx_memcpy(ch->id, room->table.seats[i].id, NGX_HTTP_WEBCALL_PEER_ID);
+    ngx_http_webcall_seat_others(room, i, ch);
 
-    if (room->participants == 0 && room->one_time && room->had_call) {
+    if (room->table.participants == 0 && room->one_time
+        && room->table.had_call)
+    {
         ngx_http_webcall_seat_last(zone, room, ch);
         return;
     }
@@ -132,55 +166,6 @@ ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
 }
 
 
-/* The seat a join takes: its own again when the resume secret matches one,
- * else a free one if the room has space. */
-static ngx_http_webcall_seat_t *
-ngx_http_webcall_seat_claim(ngx_http_webcall_room_t *room,
-    const u_char *resume, ngx_http_webcall_change_t *ch) noexcept
-{
-    ngx_http_webcall_seat_t  *s, *free_seat;
-    ngx_uint_t                i;
-
-    free_seat = NULL;
-
-    for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-        s = &room->seats[i];
-
-        if (s->state == NGX_HTTP_WEBCALL_SEAT_FREE) {
-            if (free_seat == NULL && i < room->max_participants) {
-                free_seat = s;
-            }
-            continue;
-        }
-
-        if (resume != NULL
-            && CRYPTO_memcmp(s->resume, resume, NGX_HTTP_WEBCALL_RESUME) == 0)
-        {
-            ch->resumed = 1;
-            return s;
-        }
-    }
-
-    if (free_seat == NULL || room->participants >= room->max_participants
-        || ch->resume_only)
-    {
-        return NULL;
-    }
-
-    /* the caller put fresh random id and secret into ch */
-    ngx_memcpy(free_seat->id, ch->id, NGX_HTTP_WEBCALL_PEER_ID);
-    ngx_memcpy(free_seat->resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
-    room->participants++;
-    room->entered = 1;
-
-    if (room->participants >= 2) {
-        room->had_call = 1;
-    }
-
-    return free_seat;
-}
-
-
 /* ch->id and ch->resume arrive holding fresh random values for a new seat;
  * they leave holding the seat's. rc: NGX_OK, NGX_DECLINED (no such room),
  * NGX_BUSY (room full), NGX_AGAIN (resume_only, and no seat of its own),
@@ -192,8 +177,21 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_change_t *ch) noexcept
 {
     ngx_http_webcall_room_t  *room;
-    ngx_http_webcall_seat_t  *seat;
+    seats::join_request       req;
+    seats::result             r;
+    seats::seat              *seat;
     time_t                    now;
+
+    ngx_memzero(&req, sizeof(req));
+    req.conn = ngx_http_webcall_seat_owner(me);
+    req.grace_ms = grace_ms;
+    req.resume_only = ch->resume_only != 0;
+    req.has_resume = resume != NULL;
+    if (resume != NULL) {
+        ngx_memcpy(req.resume, resume, NGX_HTTP_WEBCALL_RESUME);
+    }
+    ngx_memcpy(req.new_id, ch->id, NGX_HTTP_WEBCALL_PEER_ID);
+    ngx_memcpy(req.new_resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
 
     now = ngx_time();
 
@@ -212,43 +210,38 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
         goto done;
     }
 
-    ch->max_participants = room->max_participants;
+    ch->max_participants = room->table.max_participants;
 
-    seat = ngx_http_webcall_seat_claim(room, resume, ch);
-    if (seat == NULL) {
-        ch->rc = ch->resume_only ? NGX_AGAIN : NGX_BUSY;
+    r = seats::join(room->table, req);
+
+    switch (r.what) {
+    case seats::verdict::seated:
+        room->entered = 1;
+        break;
+    case seats::verdict::resumed:
+        ch->resumed = 1;
+        ngx_http_webcall_seat_ungrace(room, r.seat);
+        break;
+    case seats::verdict::replaced:
+        ch->resumed = 1;
+        ch->replaced = 1;
+        ngx_http_webcall_seat_target_of(r.old, &ch->old);
+        break;
+    case seats::verdict::refused_resume_only:
+        ch->rc = NGX_AGAIN;
+        goto done;
+    default:
+        ch->rc = NGX_BUSY;
         goto done;
     }
 
-    if (seat->state == NGX_HTTP_WEBCALL_SEAT_LIVE && ch->resumed) {
-        /* the stale connection of a reloaded page is still open */
-        ch->replaced = 1;
-        ch->old.session = seat->session;
-        ch->old.pid = seat->pid;
-        ch->old.worker = seat->worker;
-
-    } else if (seat->state == NGX_HTTP_WEBCALL_SEAT_GRACE) {
-        ngx_queue_remove(&seat->grace_link);
-        ngx_queue_init(&seat->grace_link);
-    }
-
-    /* a resume hands out a new secret: one that leaked (a shared screen,
-     * a copied log) takes the seat over at most once, not for its life */
-    if (ch->resumed) {
-        ngx_memcpy(seat->resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
-    }
-
-    seat->state = NGX_HTTP_WEBCALL_SEAT_LIVE;
-    seat->session = me->session;
-    seat->pid = me->pid;
-    seat->worker = me->worker;
-    seat->grace_ms = grace_ms;
+    seat = &room->table.seats[r.seat];
 
     ch->rc = NGX_OK;
-    ch->seat = seat->index;
+    ch->seat = r.seat;
     ngx_memcpy(ch->id, seat->id, NGX_HTTP_WEBCALL_PEER_ID);
     ngx_memcpy(ch->resume, seat->resume, NGX_HTTP_WEBCALL_RESUME);
-    ngx_http_webcall_seat_others(room, seat->index, ch);
+    ngx_http_webcall_seat_others(room, r.seat, ch);
 
     ngx_http_webcall_room_requeue(zone, room, now);
 
@@ -258,19 +251,24 @@ done:
 }
 
 
-/* The connection of a seat ended: at once after "bye" (now), else the seat
+/* The connection of a seat ended: at once after "bye" (bye), else the seat
  * waits out its grace period. Nothing happens if the seat was taken over by
  * a newer connection meanwhile. ch->rc is NGX_OK when the seat was freed. */
 void
 ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, ngx_uint_t seat_index,
-    uint64_t session, ngx_uint_t now, ngx_http_webcall_change_t *ch)
+    uint64_t session, ngx_uint_t bye, ngx_http_webcall_change_t *ch)
     noexcept
 {
     ngx_http_webcall_room_t  *room;
-    ngx_http_webcall_seat_t  *seat;
+    seats::owner              me;
+    seats::result             r;
 
     ch->rc = NGX_DECLINED;
+
+    me.session = session;
+    me.pid = (int32_t) ngx_pid;
+    me.worker = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -279,22 +277,15 @@ ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
         goto done;
     }
 
-    seat = &room->seats[seat_index];
+    r = seats::leave(room->table, seat_index, me, bye != 0,
+                     ngx_http_webcall_now_ms());
 
-    if (seat->state != NGX_HTTP_WEBCALL_SEAT_LIVE
-        || seat->session != session || seat->pid != ngx_pid)
-    {
-        goto done;
+    if (r.what == seats::verdict::freed) {
+        ngx_http_webcall_seat_freed(zone, room, r.seat, ch);
+
+    } else if (r.what == seats::verdict::grace_started) {
+        ngx_http_webcall_seat_grace(zone, room, r.seat);
     }
-
-    if (now) {
-        ngx_http_webcall_seat_free(zone, room, seat, ch);
-        goto done;
-    }
-
-    seat->state = NGX_HTTP_WEBCALL_SEAT_GRACE;
-    seat->grace_until = ngx_http_webcall_now_ms() + seat->grace_ms;
-    ngx_queue_insert_tail(&zone->sh->grace, &seat->grace_link);
 
 done:
 
@@ -312,9 +303,8 @@ ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_target_t *target) noexcept
 {
     ngx_http_webcall_room_t  *room;
-    ngx_http_webcall_seat_t  *s;
     ngx_int_t                 rc;
-    ngx_uint_t                i;
+    size_t                    i;
 
     rc = NGX_DECLINED;
 
@@ -326,17 +316,13 @@ ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
 
     room = ngx_http_webcall_room_find(zone, token, ngx_time());
 
-    for (i = 0; room != NULL && i < NGX_HTTP_WEBCALL_SEATS; i++) {
-        s = &room->seats[i];
+    if (room != NULL) {
+        i = seats::find_live(room->table, (const uint8_t *) to.data());
 
-        if (s->state == NGX_HTTP_WEBCALL_SEAT_LIVE
-            && ngx_memcmp(s->id, to.data(), NGX_HTTP_WEBCALL_PEER_ID) == 0)
-        {
-            target->session = s->session;
-            target->pid = s->pid;
-            target->worker = s->worker;
+        if (i != seats::none) {
+            ngx_http_webcall_seat_target_of(room->table.seats[i].conn,
+                                            target);
             rc = NGX_OK;
-            break;
         }
     }
 
@@ -348,15 +334,17 @@ ngx_http_webcall_seat_target(ngx_http_webcall_zone_t *zone,
 
 /* Frees up to n seats whose grace period is over; fills changes[] with who
  * to tell. The queue is in deadline order (one grace length per zone in
- * practice), so the first live head ends the search. */
+ * practice), so the first head not due ends the search. */
 ngx_uint_t
 ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_change_t *changes, ngx_uint_t n) noexcept
 {
-    ngx_http_webcall_seat_t  *seat;
-    ngx_queue_t              *q;
-    ngx_uint_t                done;
-    int64_t                   now;
+    ngx_http_webcall_grace_t  *grace;
+    ngx_http_webcall_room_t   *room;
+    seats::result              r;
+    ngx_queue_t               *q;
+    ngx_uint_t                 done;
+    int64_t                    now;
 
     now = ngx_http_webcall_now_ms();
     done = 0;
@@ -365,15 +353,24 @@ ngx_http_webcall_seat_expire(ngx_http_webcall_zone_t *zone,
 
     while (done < n && !ngx_queue_empty(&zone->sh->grace)) {
         q = ngx_queue_head(&zone->sh->grace);
-        seat = ngx_queue_data(q, ngx_http_webcall_seat_t, grace_link);
+        grace = ngx_queue_data(q, ngx_http_webcall_grace_t, link);
+        room = ngx_http_webcall_seat_room(grace);
 
-        if (seat->grace_until > now) {
+        r = seats::expire(room->table, grace->index, now);
+
+        if (r.what == seats::verdict::not_due) {
             break;
         }
 
+        ngx_http_webcall_seat_ungrace(room, grace->index);
+
+        if (r.what != seats::verdict::grace_expired) {
+            /* not in grace: nothing to free, it only left the queue */
+            continue;
+        }
+
         ngx_memzero(&changes[done], sizeof(ngx_http_webcall_change_t));
-        ngx_http_webcall_seat_free(zone, ngx_http_webcall_seat_room(seat),
-                                   seat, &changes[done]);
+        ngx_http_webcall_seat_freed(zone, room, r.seat, &changes[done]);
         ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_GRACE_EXPIRED);
         done++;
     }
@@ -396,10 +393,10 @@ ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone, ngx_pid_t pid)
     noexcept
 {
     ngx_http_webcall_room_t  *room;
-    ngx_http_webcall_seat_t  *s;
     ngx_rbtree_node_t        *node;
     ngx_rbtree_t             *tree;
     ngx_uint_t                i;
+    unsigned                  moved;
     int64_t                   now;
 
     tree = &zone->sh->rbtree;
@@ -414,14 +411,11 @@ ngx_http_webcall_seat_orphan(ngx_http_webcall_zone_t *zone, ngx_pid_t pid)
          node = ngx_rbtree_next(tree, node))
     {
         room = (ngx_http_webcall_room_t *) &node->color;
+        moved = seats::orphan(room->table, (int32_t) pid, now);
 
         for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-            s = &room->seats[i];
-
-            if (s->state == NGX_HTTP_WEBCALL_SEAT_LIVE && s->pid == pid) {
-                s->state = NGX_HTTP_WEBCALL_SEAT_GRACE;
-                s->grace_until = now + s->grace_ms;
-                ngx_queue_insert_tail(&zone->sh->grace, &s->grace_link);
+            if (moved & (1u << i)) {
+                ngx_http_webcall_seat_grace(zone, room, i);
             }
         }
     }
@@ -436,24 +430,24 @@ ngx_http_webcall_seat_beacon(ngx_http_webcall_zone_t *zone,
     noexcept
 {
     ngx_http_webcall_room_t  *room;
-    ngx_http_webcall_seat_t  *s;
+    seats::owner              me;
     ngx_int_t                 rc;
 
     rc = NGX_DECLINED;
+
+    me.session = session;
+    me.pid = (int32_t) ngx_pid;
+    me.worker = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     room = ngx_http_webcall_room_find(zone, token, ngx_time());
 
-    if (room != NULL && seat < NGX_HTTP_WEBCALL_SEATS) {
-        s = &room->seats[seat];
-
-        if (s->state == NGX_HTTP_WEBCALL_SEAT_LIVE && s->session == session
-            && s->pid == ngx_pid && s->beacons < NGX_HTTP_WEBCALL_BEACONS)
-        {
-            s->beacons++;
-            rc = NGX_OK;
-        }
+    if (room != NULL
+        && seats::beacon(room->table, seat, me).what
+           == seats::verdict::counted)
+    {
+        rc = NGX_OK;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

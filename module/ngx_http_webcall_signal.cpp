@@ -72,7 +72,8 @@ typedef struct {
     ngx_uint_t                     seat;
     u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
     /* the room as logs name it ($webcall_room), never the token */
-    u_char                         room_fp[webcall::log_redact::fingerprint_len];
+    u_char                         room_fp[
+                                       webcall::log_redact::fingerprint_len];
 
     unsigned                       joined:1;
     unsigned                       left:1;
@@ -822,7 +823,8 @@ ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s, const u_char *data,
 
         buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
         if (buf == NULL) {
-            ngx_http_webcall_close(s, 1011, "out of memory");
+            ngx_http_webcall_close(s, (uint16_t) sig::close_code::internal,
+                                   "out of memory");
             return NGX_ERROR;
         }
 
@@ -900,13 +902,15 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
 }
 
 
-static void
+/* A fresh peer id; false when the CSPRNG fails, for an id everyone could
+ * guess would let anyone in the room be addressed as somebody else. */
+static bool
 ngx_http_webcall_random_id(u_char *id) noexcept
 {
     u_char  r[NGX_HTTP_WEBCALL_PEER_ID];
 
     if (RAND_bytes(r, sizeof(r)) != 1) {
-        ngx_memzero(r, sizeof(r));
+        return false;
     }
 
     /* 58 * 4 = 232: rejecting nothing skews the odds by under 10%, which
@@ -914,6 +918,8 @@ ngx_http_webcall_random_id(u_char *id) noexcept
     for (size_t i = 0; i < NGX_HTTP_WEBCALL_PEER_ID; i++) {
         id[i] = (u_char) webcall::base58::alphabet[r[i] % 58];
     }
+
+    return true;
 }
 
 
@@ -930,19 +936,19 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     u_char                      frame[NGX_HTTP_WEBCALL_REPLY];
     char                        text[NGX_HTTP_WEBCALL_REPLY];
     char                        secret[32];
-    char                        ice[1024];
+    char                        ice[NGX_HTTP_WEBCALL_ICE_JSON];
     const u_char               *want;
     size_t                      len, slen;
     ngx_uint_t                  i;
 
     ngx_memzero(&ch, sizeof(ch));
-    ngx_http_webcall_random_id(ch.id);
-    if (RAND_bytes(ch.resume, sizeof(ch.resume)) != 1) {
+    if (!ngx_http_webcall_random_id(ch.id)
+        || RAND_bytes(ch.resume, sizeof(ch.resume)) != 1)
+    {
         ngx_log_error(NGX_LOG_ERR, s->request->connection->log, 0,
-                      "webcall: the CSPRNG failed to make a resume secret");
-        ngx_http_webcall_send_error(s, sig::error::room_full,
-                                    "the server could not seat you; "
-                                    "try again");
+                      "webcall: the CSPRNG (RAND_bytes) failed to make a "
+                      "peer id or resume secret: join refused");
+        ngx_http_webcall_send_error(s, sig::error::server_error);
         return;
     }
 
@@ -1040,10 +1046,11 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     len = ngx_http_webcall_frame(frame, sizeof(frame), text, len);
     ngx_http_webcall_tell(s, &ch, frame, len);
 
+    /* deliver logs and counts what it cannot hand over */
     if (ch.replaced) {
-        ngx_http_webcall_deliver(s->zone, &ch.old, NULL, 0,
-                                 (uint16_t) sig::close_code::replaced,
-                                 s->request->connection->log);
+        (void) ngx_http_webcall_deliver(s->zone, &ch.old, NULL, 0,
+                                        (uint16_t) sig::close_code::replaced,
+                                        s->request->connection->log);
     }
 }
 
@@ -1089,7 +1096,9 @@ ngx_http_webcall_check_turn(ngx_http_webcall_session_t *s,
     }
 
     for (i = 0; i < n; i++) {
-        if (webcall::turn::check_url(urls[i]) == webcall::turn::url_kind::turn) {
+        if (webcall::turn::check_url(urls[i])
+            == webcall::turn::url_kind::turn)
+        {
             return;
         }
     }
@@ -1155,11 +1164,23 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
 
     len = webcall::turn::ice_servers_json(urls, n, {user, ulen},
                                           {cred, sizeof(cred)}, out, cap);
-    if (len > 0 && wmcf->turn_secret.len > 0) {
+    if (len == 0) {
+        /* nginx -t refuses a list that cannot fit; only variables (a long
+         * $host) can make one longer at run time. The message stays valid
+         * with no server at all, and the log says why. */
+        ngx_log_error(NGX_LOG_ERR, s->request->connection->log, 0,
+                      "webcall: the ICE servers of webcall_turn_urls, as "
+                      "evaluated for this request, do not fit in %uz "
+                      "bytes: the caller was offered none (make the URLs "
+                      "shorter or fewer, or use no variable in them)", cap);
+        return "[]";
+    }
+
+    if (wmcf->turn_secret.len > 0) {
         ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_TURN_CREDENTIALS);
     }
 
-    return len ? std::string_view(out, len) : std::string_view("[]");
+    return std::string_view(out, len);
 }
 
 
@@ -1173,9 +1194,10 @@ ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
         return;
     }
 
+    /* deliver logs and counts what it cannot hand over */
     for (i = 0; i < ch->ntell; i++) {
-        ngx_http_webcall_deliver(s->zone, &ch->tell[i], frame, len, 0,
-                                 s->request->connection->log);
+        (void) ngx_http_webcall_deliver(s->zone, &ch->tell[i], frame, len,
+                                        0, s->request->connection->log);
     }
 }
 
@@ -1253,7 +1275,7 @@ static void
 ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s) noexcept
 {
     std::string_view  ice;
-    char              json[1024];
+    char              json[NGX_HTTP_WEBCALL_ICE_JSON];
     char              text[NGX_HTTP_WEBCALL_REPLY];
     size_t            len;
 
@@ -1290,7 +1312,7 @@ ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
         ngx_http_webcall_tell(s, &ch, frame, len);
     }
 
-    ngx_http_webcall_close(s, 1000, "bye");
+    ngx_http_webcall_close(s, (uint16_t) sig::close_code::normal, "bye");
 }
 
 
@@ -1365,9 +1387,9 @@ ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e,
     len = sig::build_error(text, sizeof(text), e, message);
     (void) ngx_http_webcall_send_text(s, text, len);
 
+    /* the close reason is the error's code (docs/protocol.md) */
     if (info.close) {
-        ngx_http_webcall_close(s, (uint16_t) *info.close,
-                               sig::close_reason(*info.close));
+        ngx_http_webcall_close(s, (uint16_t) *info.close, info.code);
     }
 }
 
@@ -1380,6 +1402,10 @@ ngx_http_webcall_send_text(ngx_http_webcall_session_t *s, const char *text,
     size_t  hl;
 
     if (len == 0) {
+        /* every reply is sized for its largest case: a bug, not a client */
+        ngx_log_error(NGX_LOG_ALERT, s->request->connection->log, 0,
+                      "webcall: a reply did not fit its buffer and was "
+                      "not sent");
         return NGX_ERROR;
     }
 
@@ -1420,7 +1446,9 @@ ngx_http_webcall_join_pieces(const u_char *a, size_t alen, const u_char *b,
  * is queued, and queues only what the socket did not take. So an idle
  * connection holds no send buffer, and the common case copies nothing.
  * Past webcall_ws_send_queue the reader is too slow: it is closed rather
- * than buffered for without bound. */
+ * than buffered for without bound. Whatever fails here has already
+ * finished or is closing the session, and logged what needs logging, so a
+ * caller with nothing else to do may drop the result. */
 static ngx_int_t
 ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
     size_t alen, const u_char *b, size_t blen, ngx_uint_t force) noexcept
@@ -1485,7 +1513,8 @@ ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
                       "webcall: closing a client that reads too slowly "
                       "(%uz bytes queued)", used);
         ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_SEND_QUEUE_OVERFLOWS);
-        ngx_http_webcall_close(s, 1008, "send queue full");
+        ngx_http_webcall_close(s, (uint16_t) sig::close_code::policy,
+                               "send queue full");
         return NGX_DECLINED;
     }
 
@@ -1686,7 +1715,8 @@ ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept
     c = s->request->connection;
 
     if (!s->joined) {
-        ngx_http_webcall_close(s, 1008, "join expected");
+        ngx_http_webcall_close(s, (uint16_t) sig::close_code::policy,
+                               "join expected");
 
     } else if (s->awaiting_pong) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,

@@ -207,7 +207,7 @@ ngx_http_webcall_room_record(const ngx_http_webcall_room_t *room) noexcept
     rec.created = room->created;
     rec.last_visit = room->last_visit;
     rec.valid_until = room->valid_until;
-    rec.participants = room->participants;
+    rec.participants = room->table.participants;
     rec.entered = room->entered != 0;
 
     return rec;
@@ -222,8 +222,7 @@ ngx_http_webcall_room_store(ngx_http_webcall_zone_t *zone,
 {
     room->last_visit = rec.last_visit;
     room->valid_until = rec.valid_until;
-    room->participants = (u_char) rec.participants;
-    room->entered = rec.entered;
+    room->entered = rec.entered;   /* participants: the seats' own */
 
     ngx_queue_remove(&room->queue);
 
@@ -307,15 +306,15 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     node->key = ngx_http_webcall_room_key(token->id);
     std::memcpy(room->id, token->id, sizeof(room->id));
     room->issued = token->issued;
-    room->max_participants = token->max_participants;
+    room->table = webcall::seats::make(token->max_participants);
     room->one_time = token->one_time;
 
     rec = policy::create(zone->limits, token->issued, now);
     room->created = rec.created;
 
     for (ngx_uint_t i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-        room->seats[i].index = (u_char) i;
-        ngx_queue_init(&room->seats[i].grace_link);
+        room->grace[i].index = (u_char) i;
+        ngx_queue_init(&room->grace[i].link);
     }
 
     ngx_rbtree_insert(&zone->sh->rbtree, node);
@@ -387,8 +386,8 @@ ngx_http_webcall_room_info(const ngx_http_webcall_room_t *room,
     ngx_http_webcall_room_info_t *info) noexcept
 {
     info->expires_at = room->valid_until;
-    info->participants = room->participants;
-    info->max_participants = room->max_participants;
+    info->participants = room->table.participants;
+    info->max_participants = room->table.max_participants;
 }
 
 
@@ -482,9 +481,10 @@ ngx_http_webcall_room_create(ngx_http_webcall_zone_t *zone,
 
 
 /* A visit to an existing room by a genuine token: NGX_DECLINED when its
- * link has expired, NGX_ABORT when its host ended it. A room the zone does not hold (wiped by a restart,
- * reclaimed while empty, created on another node) is taken in again; if
- * there is no space for its record, the answer comes from the token alone. */
+ * link has expired, NGX_ABORT when its host ended it. A room the zone does
+ * not hold (wiped by a restart, reclaimed while empty, created on another
+ * node) is taken in again; if there is no space for its record, the answer
+ * comes from the token alone. */
 ngx_int_t
 ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token,
@@ -637,7 +637,7 @@ ngx_http_webcall_room_end(ngx_http_webcall_zone_t *zone,
     ngx_uint_t *ntargets) noexcept
 {
     ngx_http_webcall_room_t   *room;
-    ngx_http_webcall_seat_t   *seat;
+    webcall::seats::seat      *seat;
     webcall::ended_rooms::entry e;
     ngx_uint_t                 i;
     ngx_int_t                  rc;
@@ -682,21 +682,21 @@ ngx_http_webcall_room_end(ngx_http_webcall_zone_t *zone,
     }
 
     for (i = 0; i < NGX_HTTP_WEBCALL_SEATS; i++) {
-        seat = &room->seats[i];
+        seat = &room->table.seats[i];
 
-        if (seat->state == NGX_HTTP_WEBCALL_SEAT_GRACE) {
+        if (seat->st == webcall::seats::state::grace) {
             /* its connection is gone already; the record goes below */
-            ngx_queue_remove(&seat->grace_link);
+            ngx_queue_remove(&room->grace[i].link);
             continue;
         }
 
-        if (seat->state != NGX_HTTP_WEBCALL_SEAT_LIVE) {
+        if (seat->st != webcall::seats::state::live) {
             continue;
         }
 
-        targets[*ntargets].session = seat->session;
-        targets[*ntargets].pid = seat->pid;
-        targets[*ntargets].worker = seat->worker;
+        targets[*ntargets].session = seat->conn.session;
+        targets[*ntargets].pid = seat->conn.pid;
+        targets[*ntargets].worker = seat->conn.worker;
         (*ntargets)++;
     }
 

@@ -6,7 +6,8 @@ namespace webcall::client_key {
 
 size_t of(const uint8_t *addr, bool family_v6, uint8_t out[max_len]) noexcept
 {
-    static constexpr uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static constexpr uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0,
+                                              0, 0, 0, 0, 0xff, 0xff};
 
     if (!family_v6) {
         std::memcpy(out, addr, 4);

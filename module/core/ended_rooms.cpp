@@ -1,6 +1,7 @@
 // Lines of the ended-rooms file: fixed fields, strict parse.
 #include "ended_rooms.h"
 
+#include "string_slice.h"
 #include <charconv>
 #include <cstring>
 
@@ -76,7 +77,7 @@ parse(std::string_view line, entry *e) noexcept
         e->id[i] = (uint8_t) (hi << 4 | lo);
     }
 
-    std::string_view rest = line.substr(id_hex + 1);
+    std::string_view rest = slice(line, id_hex + 1);
     size_t space = rest.find(' ');
     if (space == std::string_view::npos || space == 0
         || rest[0] < '0' || rest[0] > '9' || (rest[0] == '0' && space > 1))
@@ -89,7 +90,7 @@ parse(std::string_view line, entry *e) noexcept
         return false;
     }
 
-    std::string_view why = rest.substr(space + 1);
+    std::string_view why = slice(rest, space + 1);
     if (why == name_of(reason::host)) {
         e->why = reason::host;
     } else if (why == name_of(reason::one_time)) {

@@ -1,5 +1,6 @@
 // Room tokens out of logs (see log_redact.h).
 #include "log_redact.h"
+#include "string_slice.h"
 
 #include <openssl/sha.h>
 
@@ -57,7 +58,7 @@ std::string_view find_token(std::string_view uri) noexcept
         bool token;
         size_t n = run_at(uri, i, &token);
         if (token)
-            return uri.substr(i, n);
+            return slice(uri, i, n);
         i += n ? n : 1;
     }
     return {};
@@ -73,7 +74,7 @@ size_t redact(std::string_view uri, char* out, size_t cap) noexcept
         size_t n = run_at(uri, i, &token);
         if (token) {
             out[w++] = '~';
-            fingerprint(uri.substr(i, n), out + w);
+            fingerprint(slice(uri, i, n), out + w);
             w += fingerprint_len;
         } else if (n) {
             std::memcpy(out + w, uri.data() + i, n);

@@ -1,6 +1,7 @@
 // Prometheus text exposition format 0.0.4 (see prom_text.h).
 #include "prom_text.h"
 
+#include "string_slice.h"
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -34,11 +35,11 @@ void writer::escaped(std::string_view s, bool quote) noexcept
         const char c = s[i];
         if (c != '\\' && c != '\n' && !(quote && c == '"'))
             continue;
-        raw(s.substr(from, i - from));
+        raw(slice(s, from, i - from));
         raw(c == '\n' ? "\\n" : c == '"' ? "\\\"" : "\\\\");
         from = i + 1;
     }
-    raw(s.substr(from));
+    raw(slice(s, from));
 }
 
 void writer::number(uint64_t v) noexcept

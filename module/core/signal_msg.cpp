@@ -204,9 +204,9 @@ bool read_choice(const json_t* root, const char* key,
 // else (no id, no address, no user agent) by construction.
 bool read_beacon(const json_t* root, beacon& b) noexcept
 {
-    static const std::string_view phases[] = {"setup", "recovery"};
-    static const std::string_view paths[] = {"direct", "relayed"};
-    static const std::string_view transports[] = {"udp", "tcp", "tls"};
+    static constexpr std::string_view phases[] = {"setup", "recovery"};
+    static constexpr std::string_view paths[] = {"direct", "relayed"};
+    static constexpr std::string_view transports[] = {"udp", "tcp", "tls"};
     uint8_t phase, path, transport;
 
     if (!read_choice(root, "phase", phases, 2, &phase)
@@ -334,6 +334,9 @@ error_info describe(error e) noexcept
     case error::pin_required:
         return {"pin-required", "this room asks for a PIN",
                 close_code::pin_required};
+    case error::server_error:
+        return {"server-error", "the server could not seat you; try again",
+                close_code::internal};
     }
     return describe(error::bad_message);
 }
@@ -341,7 +344,10 @@ error_info describe(error e) noexcept
 std::string_view close_reason(close_code c) noexcept
 {
     switch (c) {
+    case close_code::normal: return "bye";
     case close_code::going_away: return "going away";
+    case close_code::policy: return "policy";
+    case close_code::internal: return "internal";
     case close_code::too_large: return "too-large";
     case close_code::replaced: return "replaced";
     case close_code::bad_message: return "bad-message";

@@ -68,11 +68,16 @@ enum class error : uint8_t {
     bad_beacon,      // not fatal: the call does not depend on it
     room_ended,      // fatal: its host ended it for everyone
     pin_required,    // fatal: a PIN room, and no valid pass in the join
+    server_error,    // fatal: the server could not seat the caller (its
+                     // CSPRNG failed); the client tries again
 };
 
 enum class close_code : uint16_t {
+    normal = 1000,      // the client said bye
     going_away = 1001,  // server reload or shutdown
+    policy = 1008,      // no join in time, or a client that reads too slowly
     too_large = 1009,
+    internal = 1011,    // the server could not go on (out of memory)
     replaced = 4001,    // the seat was resumed by a newer connection
     bad_message = 4400,
     not_found = 4404,

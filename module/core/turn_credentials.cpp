@@ -1,5 +1,6 @@
 // TURN REST API credentials with OpenSSL's HMAC-SHA1 and base64.
 #include "turn_credentials.h"
+#include "string_slice.h"
 
 #include <cctype>
 #include <cstdio>
@@ -29,7 +30,7 @@ valid_host(std::string_view h) noexcept
         if (h.size() < 3 || h.back() != ']') {
             return false;
         }
-        for (char c : h.substr(1, h.size() - 2)) {
+        for (char c : slice(h, 1, h.size() - 2)) {
             bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
                        || (c >= 'A' && c <= 'F');
             if (!hex && c != ':' && c != '.') {
@@ -85,8 +86,8 @@ valid_hostport(std::string_view hp) noexcept
         if (close + 1 == hp.size()) {
             return valid_host(hp);
         }
-        return hp[close + 1] == ':' && valid_host(hp.substr(0, close + 1))
-               && valid_port(hp.substr(close + 2));
+        return hp[close + 1] == ':' && valid_host(slice(hp, 0, close + 1))
+               && valid_port(slice(hp, close + 2));
     }
 
     colon = hp.find(':');
@@ -94,13 +95,14 @@ valid_hostport(std::string_view hp) noexcept
         return valid_host(hp);
     }
 
-    return valid_host(hp.substr(0, colon)) && valid_port(hp.substr(colon + 1));
+    return valid_host(slice(hp, 0, colon))
+           && valid_port(slice(hp, colon + 1));
 }
 
 bool
 starts_with(std::string_view s, std::string_view p) noexcept
 {
-    return s.size() >= p.size() && s.substr(0, p.size()) == p;
+    return s.size() >= p.size() && slice(s, 0, p.size()) == p;
 }
 
 size_t
@@ -172,14 +174,14 @@ check_url(std::string_view url) noexcept
     size_t           q;
 
     if (starts_with(url, "stun:")) {
-        rest = url.substr(5);
+        rest = slice(url, 5);
         kind = url_kind::stun;
     } else if (starts_with(url, "turns:")) {
-        rest = url.substr(6);
+        rest = slice(url, 6);
         kind = url_kind::turn;
         secure = true;
     } else if (starts_with(url, "turn:")) {
-        rest = url.substr(5);
+        rest = slice(url, 5);
         kind = url_kind::turn;
     } else {
         return url_kind::invalid;
@@ -187,8 +189,8 @@ check_url(std::string_view url) noexcept
 
     q = rest.find('?');
     if (q != std::string_view::npos) {
-        query = rest.substr(q + 1);
-        rest = rest.substr(0, q);
+        query = slice(rest, q + 1);
+        rest = slice(rest, 0, q);
 
         if (kind == url_kind::stun) {
             return url_kind::invalid;
@@ -202,19 +204,18 @@ check_url(std::string_view url) noexcept
     return valid_hostport(rest) ? kind : url_kind::invalid;
 }
 
-url_kind
-check_url_template(std::string_view url) noexcept
+size_t
+expand_template(std::string_view url, std::string_view stand_in, char *out,
+                size_t cap) noexcept
 {
-    char    buf[512];
     size_t  at = 0, i = 0;
-    const std::string_view stand_in = "example.org";
 
     while (i < url.size()) {
         if (url[i] != '$') {
-            if (at == sizeof(buf)) {
-                return url_kind::invalid;
+            if (at == cap) {
+                return 0;
             }
-            buf[at++] = url[i++];
+            out[at++] = url[i++];
             continue;
         }
 
@@ -230,18 +231,27 @@ check_url_template(std::string_view url) noexcept
             j++;
         }
         if (j == start || (braced && (j == url.size() || url[j] != '}'))) {
-            return url_kind::invalid;
+            return 0;
         }
-        if (at + stand_in.size() > sizeof(buf)) {
-            return url_kind::invalid;
+        if (at + stand_in.size() > cap) {
+            return 0;
         }
         for (char c : stand_in) {
-            buf[at++] = c;
+            out[at++] = c;
         }
         i = braced ? j + 1 : j;
     }
 
-    return check_url(std::string_view(buf, at));
+    return at;
+}
+
+url_kind
+check_url_template(std::string_view url) noexcept
+{
+    char    buf[512];
+    size_t  n = expand_template(url, "example.org", buf, sizeof(buf));
+
+    return n == 0 ? url_kind::invalid : check_url(std::string_view(buf, n));
 }
 
 std::string_view
@@ -252,10 +262,10 @@ coturn_secret(std::string_view conf) noexcept
 
     while (!conf.empty()) {
         size_t           nl = conf.find('\n');
-        std::string_view line = conf.substr(0, nl);
+        std::string_view line = slice(conf, 0, nl);
 
         conf = (nl == std::string_view::npos) ? std::string_view()
-                                              : conf.substr(nl + 1);
+                                              : slice(conf, nl + 1);
 
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
             line.remove_prefix(1);
@@ -285,7 +295,7 @@ coturn_secret(std::string_view conf) noexcept
             line.remove_prefix(1);
         }
         if (line.size() >= 2 && line.front() == '"' && line.back() == '"') {
-            line = line.substr(1, line.size() - 2);
+            line = slice(line, 1, line.size() - 2);
         }
 
         found = line;

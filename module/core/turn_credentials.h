@@ -42,6 +42,12 @@ url_kind check_url(std::string_view url) noexcept;
 // again with check_url before any browser sees it.
 url_kind check_url_template(std::string_view url) noexcept;
 
+// The URL as written in nginx.conf with each $name or ${name} replaced by
+// stand_in, into out; its length, or 0 if it does not fit in cap or a '$'
+// is not followed by a name.
+size_t expand_template(std::string_view url, std::string_view stand_in,
+                       char *out, size_t cap) noexcept;
+
 // The "static-auth-secret=..." value of a coturn configuration file's text
 // (the last one wins, as in coturn); empty if there is none.
 std::string_view coturn_secret(std::string_view conf) noexcept;

@@ -1,5 +1,6 @@
 // WebSocket handshake helpers on OpenSSL's SHA-1 and base64.
 #include "ws_handshake.h"
+#include "string_slice.h"
 
 #include <cstring>
 #include <openssl/evp.h>
@@ -98,7 +99,7 @@ header_has_token(std::string_view value, std::string_view token) noexcept
 {
     while (!value.empty()) {
         size_t           comma = value.find(',');
-        std::string_view item = trim(value.substr(0, comma));
+        std::string_view item = trim(slice(value, 0, comma));
 
         if (eq_nocase(item, token)) {
             return true;

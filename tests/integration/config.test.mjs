@@ -13,9 +13,9 @@ const GOOD_SECRET = 'a'.repeat(32);     // exactly the minimum
 // also holds the secret file). zones: the webcall_zone arguments; secret:
 // the secret file's content (null: no webcall_secret_file directive;
 // {path}: a given path); api/signal: the zones the locations name (null: no
-// such location).
+// such location); http: more lines in http {}, a function of the folder.
 function conf({ zones = ['webcall:1m'], secret = GOOD_SECRET + '\n', api = 'webcall',
-    signal = 'webcall' } = {}) {
+    signal = 'webcall', http = () => '' } = {}) {
     return async (dir) => {
         let secretLine = '';
         if (secret !== null && typeof secret === 'object') {
@@ -33,6 +33,7 @@ events { worker_connections 64; }
 http {
 ${zones.map((z) => `    webcall_zone ${z};`).join('\n')}
     ${secretLine}
+    ${http(dir)}
     server {
         listen 127.0.0.1:${port};
 ${api === null ? '' : `        location /api/ { webcall_api ${api}; }`}
@@ -97,6 +98,61 @@ describe('nginx -t accepts', () => {
 
     it('a zone that no location uses, without a secret', async () => {
         await assertAccepted(conf({ secret: null, api: null, signal: null }));
+    });
+});
+
+// webcall_turn_urls with n URLs, each `len` characters long or more, half
+// of them turn: (the room secret is the TURN secret too).
+function turnUrls(n, len = 0) {
+    const urls = [];
+    for (let i = 0; i < n; i++) {
+        const scheme = i % 2 ? 'turn' : 'stun';
+        const pad = 'x'.repeat(Math.max(0, len - 30));
+        urls.push(`${scheme}:t${i}${pad}.example.org:3478`);
+    }
+    return (dir) => `webcall_turn_secret_file ${dir}/secret;\n    webcall_turn_urls ${urls.join(' ')};`;
+}
+
+describe('nginx -t, the ICE servers a participant is given', () => {
+    it('accepts 16 URLs that fit a participant\'s messages', async () => {
+        await assertAccepted(conf({ http: turnUrls(16) }));
+    });
+
+    it('refuses 17 URLs, naming the directive', async () => {
+        await assertRefused(conf({ http: turnUrls(17) }), ['webcall_turn_urls', 'at most 16']);
+    });
+
+    it('refuses a list too long for a participant\'s messages, naming the directive', async () => {
+        await assertRefused(conf({ http: turnUrls(12, 100) }),
+            ['webcall_turn_urls', /ICE server list of \d+ bytes/, 'more than the 1024']);
+    });
+
+    it('refuses a list whose fixed part alone is too long, with variables counted short', async () => {
+        const long = 'x'.repeat(120);
+        const urls = Array.from({ length: 8 },
+            (_, i) => `turn:$host.${long}${i}.example.org:3478?transport=udp`);
+        await assertRefused(conf({ http: (dir) => `webcall_turn_secret_file ${dir}/secret;\n    webcall_turn_urls ${urls.join(' ')};` }),
+            ['webcall_turn_urls', 'more than the 1024']);
+    });
+});
+
+describe('nginx -t refuses a plain number out of its range, naming the directive', () => {
+    for (const [line, mentions] of [
+        ['webcall_ws_max_message 512', ['webcall_ws_max_message', 'between 1k and 16m']],
+        ['webcall_ws_max_message 17m', ['webcall_ws_max_message', 'between 1k and 16m']],
+        ['webcall_ws_join_timeout 2m', ['webcall_ws_join_timeout', 'between 100ms and 1m']],
+        ['webcall_ws_ping_interval 50ms', ['webcall_ws_ping_interval', 'at least 100ms']],
+        ['webcall_signal_grace 2h', ['webcall_signal_grace', 'at most 1h']],
+        ['webcall_turn_ttl 30s', ['webcall_turn_ttl', 'at least 1m']],
+    ]) {
+        it(line, async () => {
+            await assertRefused(conf({ http: () => `${line};` }), mentions);
+        });
+    }
+
+    it('but takes the limits themselves', async () => {
+        await assertAccepted(conf({ http: () => 'webcall_ws_max_message 1k; webcall_ws_join_timeout 1m; '
+            + 'webcall_ws_ping_interval 100ms; webcall_signal_grace 1h; webcall_turn_ttl 1m;' }));
     });
 });
 

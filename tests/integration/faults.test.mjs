@@ -4,7 +4,10 @@
 //   them arrive on the 500 ms tick;
 // - kill(pid, 0) of a dead worker answering EPERM (its pid taken by
 //   another user's process): the sweep still frees its slot, and the
-//   others hear the participant left once its grace is over.
+//   others hear the participant left once its grace is over;
+// - OpenSSL's RAND_bytes failing when a peer id is made: the join is
+//   refused with an error and the error log says why, instead of a peer
+//   id everyone could guess.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,7 +15,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TOP, startNginx, freePort, tempDir, workerPids } from '../lib/nginx.mjs';
-import { createRoom, peerOnWorker, sleep } from '../lib/ws.mjs';
+import { createRoom, peerOnWorker, sleep, Peer } from '../lib/ws.mjs';
 
 const execFileP = promisify(execFile);
 const offer = (to) => ({ type: 'offer', to, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' });
@@ -102,5 +105,22 @@ describe('a dead worker whose pid kill(0) answers EPERM', () => {
         assert.equal(left.id, wb.id);
         assert.match(ngx.errorLog(), new RegExp(`worker ${b.pid} is gone`));
         a.drop();
+    });
+});
+
+describe('the CSPRNG failing when a peer id is made', () => {
+    let ngx;
+    before(async () => {
+        ngx = await faultyNginx({ WEBCALL_FAULT_RAND_BYTES: '8' }, { workers: 1, rateLimit: false });
+    });
+    after(() => ngx?.stop());
+
+    it('refuses the join with an error and a log line, never a guessable id', async () => {
+        const { token } = await createRoom(ngx.base);   // 16 random bytes: unaffected
+        const a = await Peer.open(ngx.port, token);
+        a.send({ type: 'join' });
+        const e = await a.expectError('server-error', 1011);
+        assert.match(e.message, /could not seat you/);
+        assert.match(ngx.errorLog(), /\[error\].*RAND_bytes.*join refused/);
     });
 });

@@ -537,6 +537,47 @@ describe('signaling ice-servers (fresh TURN credentials)', () => {
     });
 });
 
+describe('ICE servers on $host that come out too long for one request', () => {
+    let ngx;
+    let dir;
+    const peers = trackPeers();
+    before(async () => {
+        dir = await tempDir('webcall-ice-long-');
+        const secretFile = await writeSecret(dir, 'secret');
+        // the shipped list: nginx -t counts $host as one character
+        ngx = await startNginx({
+            workers: 1,
+            rateLimit: false,
+            secretFile,
+            extraHttp: `webcall_turn_secret_file ${secretFile};\n` +
+                'webcall_turn_urls stun:$host:3478 turn:$host:3478?transport=udp ' +
+                'turn:$host:3478?transport=tcp turns:$host:5349?transport=tcp;',
+        });
+    });
+    afterEach(() => peers.cleanup());
+    after(async () => {
+        await ngx?.stop();
+        await fsp.rm(dir, { recursive: true, force: true });
+    });
+
+    it('a short host gets all four', async () => {
+        const { token } = await createRoom(ngx.base);
+        const a = await peers.open(ngx.port, token, { headers: { Host: 'call.example.org' } });
+        const w = await a.join();
+        assert.equal(w.iceServers.flatMap((e) => e.urls).length, 4, JSON.stringify(w.iceServers));
+    });
+
+    it('a 330-character host gets a valid welcome with no ICE server, and the error log says why', async () => {
+        const { token } = await createRoom(ngx.base);
+        const host = 'h' + '.abcdefghij'.repeat(30);
+        const a = await peers.open(ngx.port, token, { headers: { Host: host } });
+        const w = await a.join();
+        assert.deepEqual(w.iceServers, []);
+        assert.equal(w.id.length, 8);
+        assert.match(ngx.errorLog(), /\[error\].*ICE servers of webcall_turn_urls.*do not fit in 1024 bytes/);
+    });
+});
+
 describe('signaling rate limits (webcall_signal_rate 20 64k)', () => {
     let ngx;
     const peers = trackPeers();

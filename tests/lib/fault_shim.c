@@ -9,6 +9,12 @@
  *   WEBCALL_FAULT_KILL_EPERM=1 kill(pid, 0) for a pid that does not exist
  *                              answers EPERM instead of ESRCH, as when the
  *                              pid was taken by another user's process.
+ *   WEBCALL_FAULT_RAND_BYTES=N OpenSSL's RAND_bytes() for exactly N bytes
+ *                              fails, as when the CSPRNG cannot be seeded.
+ *                              The module calls RAND_bytes itself (through
+ *                              the PLT, so this one wins); N=8 hits peer
+ *                              ids alone (room ids and resume secrets are
+ *                              16 bytes).
  *
  *   cc -shared -fPIC -o fault_shim.so fault_shim.c -ldl
  */
@@ -45,6 +51,25 @@ bind(int fd, const struct sockaddr *sa, socklen_t len)
     }
 
     return real(fd, sa, len);
+}
+
+int RAND_bytes(unsigned char *buf, int num);
+
+int
+RAND_bytes(unsigned char *buf, int num)
+{
+    static int (*real)(unsigned char *, int);
+    const char *v = getenv("WEBCALL_FAULT_RAND_BYTES");
+
+    if (v != NULL && atoi(v) == num) {
+        return 0;
+    }
+
+    if (real == NULL) {
+        real = (int (*)(unsigned char *, int)) dlsym(RTLD_NEXT, "RAND_bytes");
+    }
+
+    return real(buf, num);
 }
 
 int

@@ -572,6 +572,7 @@ void error_table_matches_the_protocol(void**)
     check_error(error::rate_limited, "rate-limited", 4429);
     check_error(error::bad_beacon, "bad-beacon", std::nullopt);
     check_error(error::pin_required, "pin-required", 4403);
+    check_error(error::server_error, "server-error", 1011);
 }
 
 void unknown_peer_is_not_found_but_not_fatal(void**)

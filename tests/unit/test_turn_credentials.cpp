@@ -196,6 +196,33 @@ url_templates_take_a_variable_for_the_host(void **state)
     assert_int_equal(check_url_template("turn:$host/x"), url_kind::invalid);
 }
 
+static void
+url_templates_expand_with_a_stand_in_for_each_variable(void **)
+{
+    using webcall::turn::expand_template;
+    char out[64];
+
+    size_t n = expand_template("turn:$host:3478", "a", out, sizeof(out));
+    assert_int_equal(n, sizeof("turn:a:3478") - 1);
+    assert_memory_equal(out, "turn:a:3478", n);
+
+    n = expand_template("turns:${host}.$zone_x:443", "ab", out, sizeof(out));
+    assert_int_equal(n, sizeof("turns:ab.ab:443") - 1);
+    assert_memory_equal(out, "turns:ab.ab:443", n);
+
+    /* without variables it is the URL itself */
+    n = expand_template("stun:example.org", "a", out, sizeof(out));
+    assert_int_equal(n, sizeof("stun:example.org") - 1);
+
+    /* too long for out, or a '$' without a name: 0 */
+    assert_int_equal(expand_template("stun:example.org", "a", out, 8), 0);
+    assert_int_equal(expand_template("turn:$host", "example.org", out, 12),
+                     0);
+    assert_int_equal(expand_template("turn:$:1", "a", out, sizeof(out)), 0);
+    assert_int_equal(expand_template("turn:${host", "a", out, sizeof(out)),
+                     0);
+}
+
 
 int
 main(void)
@@ -210,6 +237,7 @@ main(void)
         cmocka_unit_test(good_ice_urls_are_accepted),
         cmocka_unit_test(bad_ice_urls_are_refused),
         cmocka_unit_test(url_templates_take_a_variable_for_the_host),
+        cmocka_unit_test(url_templates_expand_with_a_stand_in_for_each_variable),
         cmocka_unit_test(coturn_secret_is_read_from_its_config),
         cmocka_unit_test(ice_servers_json_splits_stun_and_turn_with_credentials),
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
     DISCONNECTED_MS, MAX_RESTARTS, REPLACE_AFTER_MS, RETRY_MS, STUCK_MS,
-    BLOCKED_MS, linkView, recoveryAction, type LinkFacts,
+    BLOCKED_MS, linkView, recoveryAction, replaceAfterFailedAnswer, type LinkFacts,
 } from '../../web/src/recovery.ts';
 import { isPolite } from '../../web/src/peers.ts';
 
@@ -61,6 +61,27 @@ describe('when a connection is restarted or replaced', () => {
 
     it('a closed connection is never touched', () => {
         expect(recoveryAction(facts({ conn: 'closed', ice: 'closed' }))).toBe('none');
+    });
+});
+
+describe('an answer to our offer that cannot be applied', () => {
+    const sslRole = Object.assign(new Error('Failed to set SSL role for the transport.'), { name: 'InvalidAccessError' });
+    const operation = Object.assign(new Error('Session error code: ERROR_CONTENT.'), { name: 'OperationError' });
+    const late = Object.assign(new Error('Called in wrong state: stable'), { name: 'InvalidStateError' });
+
+    it('replaces the connection at once on the impolite side (Chromium refusing Firefox\'s answer after an ICE restart)', () => {
+        expect(replaceAfterFailedAnswer(false, 'have-local-offer', sslRole)).toBe(true);
+        expect(replaceAfterFailedAnswer(false, 'have-local-offer', operation)).toBe(true);
+    });
+
+    it('leaves it to the impolite side, which made the offer', () => {
+        expect(replaceAfterFailedAnswer(true, 'have-local-offer', sslRole)).toBe(false);
+    });
+
+    it('ignores a late or duplicate answer (an offer sent again was answered twice)', () => {
+        expect(replaceAfterFailedAnswer(false, 'stable', late)).toBe(false);
+        expect(replaceAfterFailedAnswer(false, 'have-local-offer', late)).toBe(false);
+        expect(replaceAfterFailedAnswer(false, 'stable', sslRole)).toBe(false);
     });
 });
 

@@ -9,7 +9,7 @@
 import { initialBitrate, nextBitrate, classify, retarget, type BitrateLimits, type BitrateState, type Quality } from './bitrate.js';
 import { SAVE_FPS, qualityLimits, saveScale, type QualityChoice } from './quality.js';
 import type { Energy } from './speaker.js';
-import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, type LinkView } from './recovery.js';
+import { DISCONNECTED_MS, SILENT_MS, isUp, linkView, recoveryAction, replaceAfterFailedAnswer, type LinkView } from './recovery.js';
 import { renewAt, turnExpiry } from './credentials.js';
 import { BEACONS_PER_PAGE, pageReloaded, pathOf, recoveryBeacon, setupBeacon, type Beacon, type PathInfo } from './beacon.js';
 
@@ -539,6 +539,12 @@ export class Peer {
             if (fresh) await this.setTracks(this.pendingLocal);
         } catch (e) {
             console.warn('webcall: description failed', e);
+            if (type === 'answer' && !this.closed &&
+                replaceAfterFailedAnswer(this.polite, pc.signalingState, e)) {
+                this.lastAction = Date.now();
+                console.info(`webcall: the answer of ${this.id} cannot be applied: a new connection`);
+                this.hooks.replace(this);
+            }
         }
     }
 

@@ -51,6 +51,20 @@ export function isFailed(ice: RTCIceConnectionState, conn: RTCPeerConnectionStat
     return ice === 'failed' || conn === 'failed';
 }
 
+// The answer to our own offer could not be applied (the description
+// failed while we were in have-local-offer). Chromium, answered by Firefox
+// after an ICE restart on a connection whose DTLS never finished, refuses
+// every such answer ("Failed to set SSL role"): that connection can never
+// be renegotiated again, so the impolite side replaces it at once instead
+// of restarting into the same wall until REPLACE_AFTER_MS. A late or
+// duplicate answer (InvalidStateError: we are no longer waiting for one)
+// is harmless and changes nothing.
+export function replaceAfterFailedAnswer(polite: boolean, state: RTCSignalingState,
+                                         error: unknown): boolean {
+    const name = (error as { name?: unknown } | null)?.name;
+    return !polite && state === 'have-local-offer' && name !== 'InvalidStateError';
+}
+
 // How long a connection that is not up waits before anyone acts.
 export function patience(f: Pick<LinkFacts, 'ice' | 'conn' | 'everConnected'>): number {
     if (isFailed(f.ice, f.conn)) return 0;

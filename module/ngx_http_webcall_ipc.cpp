@@ -9,9 +9,11 @@
  * a lost ring, a forged one, or no doorbell at all costs at most one
  * housekeeping tick. The tick also expires grace periods and
  * notices workers that died (kill -9) to free their seats and inbox.
+ * Frames are opaque bytes here: who is told what about an expired seat is
+ * the hook the signaling part registered (ngx_http_webcall_signal_init).
  */
 
-#include "ngx_http_webcall_module.h"
+#include "ngx_http_webcall_ws.h"
 
 #include <cerrno>
 #include <csignal>
@@ -38,6 +40,8 @@ typedef struct {
 
 
 static ngx_http_webcall_proc_t  ngx_http_webcall_proc;
+/* set before the workers start, so not in ngx_http_webcall_proc */
+static ngx_http_webcall_gone_pt  ngx_http_webcall_gone_hook;
 
 
 static ngx_int_t ngx_http_webcall_doorbell_open(ngx_cycle_t *cycle) noexcept;
@@ -53,6 +57,13 @@ static void ngx_http_webcall_slot_release(ngx_http_webcall_zone_t *zone,
     ngx_uint_t slot) noexcept;
 static void ngx_http_webcall_slot_claim(ngx_http_webcall_zone_t *zone)
     noexcept;
+
+
+void
+ngx_http_webcall_ipc_set_gone_hook(ngx_http_webcall_gone_pt hook) noexcept
+{
+    ngx_http_webcall_gone_hook = hook;
+}
 
 
 static ngx_http_webcall_zone_t **
@@ -94,7 +105,7 @@ ngx_http_webcall_ipc_init_process(ngx_cycle_t *cycle) noexcept
         return NGX_OK;
     }
 
-    ngx_http_webcall_sessions_init();
+    ngx_http_webcall_ws_init();
 
     /* without a doorbell this worker still serves: it finds what other
      * workers queued for it on the tick, 500 ms late at worst */
@@ -294,14 +305,12 @@ ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept
 }
 
 
-/* Tells the others in the room that a seat whose grace ran out is gone. */
+/* Frees the seats whose grace ran out; the hook tells the others. */
 static void
 ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone) noexcept
 {
     ngx_http_webcall_change_t  changes[8];
-    ngx_uint_t                 i, j, n;
-    u_char                     frame[64];
-    size_t                     len;
+    ngx_uint_t                 i, n;
 
     do {
         n = ngx_http_webcall_seat_expire(zone, changes, 8);
@@ -312,14 +321,9 @@ ngx_http_webcall_expire_graces(ngx_http_webcall_zone_t *zone) noexcept
                            (size_t) NGX_HTTP_WEBCALL_PEER_ID, changes[i].id,
                            changes[i].ntell);
 
-            len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame),
-                                                   changes[i].id);
-
-            /* deliver logs and counts what it cannot hand over */
-            for (j = 0; j < changes[i].ntell; j++) {
-                (void) ngx_http_webcall_deliver(zone, &changes[i].tell[j],
-                                                frame, len, 0,
-                                                ngx_http_webcall_proc.log);
+            if (ngx_http_webcall_gone_hook != NULL) {
+                ngx_http_webcall_gone_hook(zone, &changes[i],
+                                           ngx_http_webcall_proc.log);
             }
         }
     } while (n == 8);
@@ -339,8 +343,7 @@ ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
     size_t                           bell_len;
 
     if (to->pid == ngx_pid) {
-        ngx_http_webcall_session_deliver(to->session, frame, len,
-                                         close_code);
+        ngx_http_webcall_ws_deliver(to->session, frame, len, close_code);
         return NGX_OK;
     }
 
@@ -464,10 +467,9 @@ ngx_http_webcall_drain(ngx_http_webcall_zone_t *zone) noexcept
 
         for (i = 0; i < n; i++) {
             if (batch[i]->pid == ngx_pid) {
-                ngx_http_webcall_session_deliver(batch[i]->session,
-                                                 batch[i]->data,
-                                                 batch[i]->len,
-                                                 batch[i]->close_code);
+                ngx_http_webcall_ws_deliver(batch[i]->session,
+                                            batch[i]->data, batch[i]->len,
+                                            batch[i]->close_code);
             }
         }
 

@@ -406,6 +406,8 @@ ngx_table_elt_t *ngx_http_webcall_header(ngx_http_request_t *r,
  * (scheme and host) or one of webcall_allowed_origins. */
 ngx_uint_t ngx_http_webcall_origin_allowed(ngx_http_request_t *r,
     ngx_http_webcall_loc_conf_t *conf) noexcept;
+
+/* ngx_http_webcall_turn.cpp */
 ngx_uint_t ngx_http_webcall_turn_urls_eval(ngx_http_request_t *r,
     std::string_view *urls, ngx_uint_t cap) noexcept;
 
@@ -415,17 +417,19 @@ void ngx_http_webcall_ipc_exit_process(ngx_cycle_t *cycle) noexcept;
 ngx_int_t ngx_http_webcall_deliver(ngx_http_webcall_zone_t *zone,
     const ngx_http_webcall_target_t *to, const u_char *frame, size_t len,
     uint16_t close_code, ngx_log_t *log) noexcept;
+/* what the tick calls for each seat whose grace ran out (signal.cpp's) */
+typedef void (*ngx_http_webcall_gone_pt)(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_change_t *ch, ngx_log_t *log) noexcept;
+void ngx_http_webcall_ipc_set_gone_hook(ngx_http_webcall_gone_pt hook)
+    noexcept;
 
 /* ngx_http_webcall_api.cpp */
 ngx_int_t ngx_http_webcall_api_handler(ngx_http_request_t *r) noexcept;
 
 /* ngx_http_webcall_signal.cpp */
+/* (its WebSocket transport is ngx_http_webcall_ws.h) */
 ngx_int_t ngx_http_webcall_signal_handler(ngx_http_request_t *r) noexcept;
-void ngx_http_webcall_session_deliver(uint64_t session, const u_char *frame,
-    size_t len, uint16_t close_code) noexcept;
-void ngx_http_webcall_sessions_init(void) noexcept;
+void ngx_http_webcall_signal_init(void) noexcept;
 /* the peer id of the request's signaling session, once it has joined */
 ngx_int_t ngx_http_webcall_session_peer(ngx_http_request_t *r, ngx_str_t *id)
     noexcept;
-size_t ngx_http_webcall_frame_peer_left(u_char *out, size_t cap,
-    const u_char *id) noexcept;

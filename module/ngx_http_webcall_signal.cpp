@@ -1,125 +1,49 @@
 /*
- * webcall: the signaling WebSocket (webcall_signal). nginx accepts the
- * HTTP request; this file checks the handshake and the room, answers 101
- * itself and then owns the connection: frames are parsed by the pure codec
- * (core/ws_frame), messages by core/signal_msg, seats live in the zone and
- * frames for other workers go through ngx_http_webcall_ipc.cpp.
- *
- * Memory per connection: the session in the request pool; a message buffer
- * and a send buffer only once they were needed (a send buffer grows to
- * webcall_ws_send_queue at most, then the reader is too slow and is
- * closed). Reads go into one per-process buffer, since every read pass is
- * consumed whole (payload is copied out as it is parsed), and relayed
- * frames are built in one per-process scratch buffer: no per-message
- * allocation.
+ * webcall: the signaling protocol of webcall_signal (join, relay, bye,
+ * ice-servers, beacons) on top of the WebSocket transport
+ * (ngx_http_webcall_ws.cpp), which hands it whole messages. Messages are
+ * checked by core/signal_msg, seats live in the zone
+ * (ngx_http_webcall_seat.cpp) and frames for other workers go through
+ * ngx_http_webcall_ipc.cpp. Relayed frames are built in the transport's
+ * per-process scratch buffer: no per-message allocation.
  */
 
-#include "ngx_http_webcall_module.h"
+#include "ngx_http_webcall_ws.h"
 
 #include "base58.h"
-#include "rate_window.h"
 #include "signal_msg.h"
 #include "call_quality.h"
-#include "log_redact.h"
 #include "prom_text.h"
 #include "turn_credentials.h"
-#include "ws_frame.h"
-#include "ws_handshake.h"
 
-#include <new>
 #include <openssl/rand.h>
 
 
-namespace ws = webcall::ws;
 namespace sig = webcall::signal;
 
 
-#define NGX_HTTP_WEBCALL_READ_BUF    16384
-#define NGX_HTTP_WEBCALL_CLOSE_WAIT  1000
 #define NGX_HTTP_WEBCALL_REPLY       2048
 
 
-typedef struct {
-    ngx_rbtree_node_t              node;          /* key: session id */
-    ngx_http_request_t            *request;
-    ngx_http_webcall_loc_conf_t   *conf;
-    ngx_http_webcall_zone_t       *zone;
-    webcall::room_token::room      room;
-    std::string_view              *ice_urls;      /* this request's own */
-    ngx_uint_t                     nice_urls;
-    ws::parser                    *parser;
-    webcall::rate::limiter         limiter;
-
-    u_char                        *pending;       /* pipelined bytes */
-    u_char                        *pending_last;
-
-    u_char                        *msg;
-    size_t                         msg_len;
-    size_t                         msg_cap;
-    /* frames of the current message already charged to the limiter */
-    uint32_t                       frames_charged;
-    const u_char                  *inplace;       /* message in the input */
-    size_t                         inplace_len;
-
-    u_char                        *out;
-    size_t                         out_pos;
-    size_t                         out_last;
-    size_t                         out_cap;
-
-    ngx_event_t                    ping;
-    ngx_event_t                    closing;
-
-    ngx_uint_t                     seat;
-    u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
-    /* the room as logs name it ($webcall_room), never the token */
-    u_char                         room_fp[
-                                       webcall::log_redact::fingerprint_len];
-
-    unsigned                       joined:1;
-    unsigned                       left:1;
-    unsigned                       close_sent:1;
-    unsigned                       close_received:1;
-    unsigned                       awaiting_pong:1;
-    unsigned                       finish_when_flushed:1;
-    unsigned                       done:1;
-} ngx_http_webcall_session_t;
-
-
-static ngx_rbtree_t        ngx_http_webcall_sessions;
-static ngx_rbtree_node_t   ngx_http_webcall_sessions_sentinel;
-static uint64_t            ngx_http_webcall_next_session;
-static u_char             *ngx_http_webcall_scratch;
-static u_char              ngx_http_webcall_read_buf[NGX_HTTP_WEBCALL_READ_BUF];
-static u_char             *ngx_http_webcall_joined;
-static size_t              ngx_http_webcall_joined_cap;
-static size_t              ngx_http_webcall_scratch_cap;
-
-
-static ngx_int_t ngx_http_webcall_handshake(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
-    char *accept) noexcept;
-static ngx_int_t ngx_http_webcall_refuse(ngx_http_request_t *r,
-    ngx_int_t status, const char *why) noexcept;
-static ngx_int_t ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r)
+static ngx_int_t ngx_http_webcall_signal_room(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room)
     noexcept;
-static ngx_int_t ngx_http_webcall_session_start(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
-    const char *accept) noexcept;
-static void ngx_http_webcall_session_cleanup(void *data) noexcept;
-static void ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept;
-static void ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept;
-static ngx_int_t ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s,
-    u_char *p, size_t n) noexcept;
-static ngx_int_t ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s)
+static void ngx_http_webcall_signal_open(ngx_http_webcall_session_t *s,
+    void *data) noexcept;
+static void ngx_http_webcall_signal_closed(ngx_http_webcall_session_t *s)
     noexcept;
-static ngx_int_t ngx_http_webcall_ws_charge(ngx_http_webcall_session_t *s)
+static ngx_int_t ngx_http_webcall_signal_tick(ngx_http_webcall_session_t *s)
     noexcept;
-static ngx_int_t ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s,
-    const u_char *data, size_t len) noexcept;
-static ngx_int_t ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s,
-    const ws::step &st) noexcept;
+static void ngx_http_webcall_signal_kick(ngx_http_webcall_session_t *s,
+    uint16_t code) noexcept;
+static void ngx_http_webcall_signal_rate_limited(
+    ngx_http_webcall_session_t *s) noexcept;
+static void ngx_http_webcall_signal_gone(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_change_t *ch, ngx_log_t *log) noexcept;
+static size_t ngx_http_webcall_frame_peer_left(u_char *out, size_t cap,
+    const u_char *id) noexcept;
 static void ngx_http_webcall_message(ngx_http_webcall_session_t *s,
-    ws::opcode op) noexcept;
+    ngx_uint_t is_text, std::string_view text) noexcept;
 static void ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     const sig::client_msg &m) noexcept;
 static void ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
@@ -136,31 +60,24 @@ static void ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
     ngx_http_webcall_change_t *ch, const u_char *frame, size_t len) noexcept;
 static void ngx_http_webcall_send_error(ngx_http_webcall_session_t *s,
     sig::error e, std::string_view message = "") noexcept;
-static ngx_int_t ngx_http_webcall_send_text(ngx_http_webcall_session_t *s,
-    const char *text, size_t len) noexcept;
-static ngx_int_t ngx_http_webcall_join_pieces(const u_char *a, size_t alen,
-    const u_char *b, size_t blen, ngx_log_t *log) noexcept;
-static ngx_int_t ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s,
-    const u_char *a, size_t alen, const u_char *b, size_t blen,
-    ngx_uint_t force) noexcept;
-static void ngx_http_webcall_flush(ngx_http_webcall_session_t *s) noexcept;
-static void ngx_http_webcall_close(ngx_http_webcall_session_t *s,
-    uint16_t code, std::string_view reason) noexcept;
-static void ngx_http_webcall_finish(ngx_http_webcall_session_t *s) noexcept;
-static void ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept;
-static void ngx_http_webcall_closing_handler(ngx_event_t *ev) noexcept;
-static size_t ngx_http_webcall_frame(u_char *out, size_t cap,
-    const char *text, size_t len) noexcept;
-static uint64_t ngx_http_webcall_clock_ms(void) noexcept;
 
 
+static const ngx_http_webcall_ws_events_t  ngx_http_webcall_signal_events = {
+    ngx_http_webcall_signal_open,
+    ngx_http_webcall_message,
+    ngx_http_webcall_signal_rate_limited,
+    ngx_http_webcall_signal_tick,
+    ngx_http_webcall_signal_kick,
+    ngx_http_webcall_signal_closed
+};
+
+
+/* Registers what the housekeeping tick calls (ngx_http_webcall_ipc.cpp),
+ * so that the part that delivers between workers builds no message. */
 void
-ngx_http_webcall_sessions_init(void) noexcept
+ngx_http_webcall_signal_init(void) noexcept
 {
-    ngx_rbtree_init(&ngx_http_webcall_sessions,
-                    &ngx_http_webcall_sessions_sentinel,
-                    ngx_rbtree_insert_value);
-    ngx_http_webcall_next_session = 1;
+    ngx_http_webcall_ipc_set_gone_hook(ngx_http_webcall_signal_gone);
 }
 
 
@@ -182,56 +99,7 @@ ngx_http_webcall_session_peer(ngx_http_request_t *r, ngx_str_t *id) noexcept
 }
 
 
-static ngx_http_webcall_session_t *
-ngx_http_webcall_session_find(uint64_t id) noexcept
-{
-    ngx_rbtree_node_t  *node, *sentinel;
-
-    node = ngx_http_webcall_sessions.root;
-    sentinel = ngx_http_webcall_sessions.sentinel;
-
-    if (node == NULL) {
-        return NULL;
-    }
-
-    while (node != sentinel) {
-        if (id == node->key) {
-            return (ngx_http_webcall_session_t *) node;
-        }
-
-        node = (id < node->key) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static uint64_t
-ngx_http_webcall_clock_ms(void) noexcept
-{
-    return (uint64_t) ngx_current_msec;
-}
-
-
-/* A server frame (header + text) for a small message of ours. */
 static size_t
-ngx_http_webcall_frame(u_char *out, size_t cap, const char *text, size_t len)
-    noexcept
-{
-    size_t  h;
-
-    if (len == 0 || ws::header_size(len) + len > cap) {
-        return 0;
-    }
-
-    h = ws::encode_header(out, ws::opcode::text, true, len);
-    ngx_memcpy(out + h, text, len);
-
-    return h + len;
-}
-
-
-size_t
 ngx_http_webcall_frame_peer_left(u_char *out, size_t cap, const u_char *id)
     noexcept
 {
@@ -241,7 +109,7 @@ ngx_http_webcall_frame_peer_left(u_char *out, size_t cap, const u_char *id)
     len = sig::build_peer_left(text, sizeof(text),
                                std::string_view((const char *) id,
                                                 NGX_HTTP_WEBCALL_PEER_ID));
-    return ngx_http_webcall_frame(out, cap, text, len);
+    return ngx_http_webcall_ws_frame(out, cap, text, len);
 }
 
 
@@ -250,98 +118,38 @@ ngx_http_webcall_signal_handler(ngx_http_request_t *r) noexcept
 {
     ngx_http_webcall_loc_conf_t  *conf;
     webcall::room_token::room     room;
-    char                          accept[ws::accept_len];
+    char                          accept[webcall::ws::accept_len];
     ngx_int_t                     rc;
 
     conf = (ngx_http_webcall_loc_conf_t *)
                ngx_http_get_module_loc_conf(r, ngx_http_webcall_module);
 
-    rc = ngx_http_webcall_handshake(r, conf, &room, accept);
-
-    if (rc == 426) {
-        /* nginx has no 426 page of its own: send the status line ourselves */
-        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
-        r->headers_out.status = 426;
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-        return ngx_http_send_header(r);
+    /* everything that can refuse the connection is checked before the
+     * 101: the request's shape, the Origin, and the room */
+    rc = ngx_http_webcall_ws_handshake(r, conf, accept);
+    if (rc == NGX_OK) {
+        rc = ngx_http_webcall_signal_room(r, conf, &room);
     }
 
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_webcall_ws_refused(r, rc);
     }
 
-    return ngx_http_webcall_session_start(r, conf, &room, accept);
+    return ngx_http_webcall_ws_start(r, conf, accept,
+                                     &ngx_http_webcall_signal_events, &room);
 }
 
 
-/* Everything that can refuse the connection is checked here, before the
- * 101: the request's shape, the Origin, and the room. */
+/* The room of /ws/<token>: genuine, and neither expired nor ended. */
 static ngx_int_t
-ngx_http_webcall_handshake(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
-    char *accept) noexcept
+ngx_http_webcall_signal_room(ngx_http_request_t *r,
+    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room)
+    noexcept
 {
     ngx_http_webcall_main_conf_t  *wmcf;
     ngx_http_webcall_room_info_t   info;
-    ngx_table_elt_t               *key, *version, *h;
     std::string_view               token;
     u_char                        *p, *last;
-
-    if (r != r->main || r->method != NGX_HTTP_GET
-        || r->http_version != NGX_HTTP_VERSION_11)
-    {
-        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                       "not a GET over HTTP/1.1");
-    }
-
-    h = ngx_http_webcall_header(r, "Upgrade");
-    if (h == NULL
-        || !ws::header_has_token({(const char *) h->value.data,
-                                  h->value.len}, "websocket"))
-    {
-        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                       "no \"Upgrade: websocket\"");
-    }
-
-    h = ngx_http_webcall_header(r, "Connection");
-    if (h == NULL
-        || !ws::header_has_token({(const char *) h->value.data,
-                                  h->value.len}, "upgrade"))
-    {
-        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                       "no \"Connection: upgrade\"");
-    }
-
-    version = ngx_http_webcall_header(r, "Sec-WebSocket-Version");
-    if (version == NULL || version->value.len != 2
-        || ngx_strncmp(version->value.data, "13", 2) != 0)
-    {
-        h = (ngx_table_elt_t *) ngx_list_push(&r->headers_out.headers);
-        if (h != NULL) {
-            h->hash = 1;
-            ngx_str_set(&h->key, "Sec-WebSocket-Version");
-            ngx_str_set(&h->value, "13");
-        }
-        return ngx_http_webcall_refuse(r, 426,
-                                       "Sec-WebSocket-Version is not 13");
-    }
-
-    key = ngx_http_webcall_header(r, "Sec-WebSocket-Key");
-    if (key == NULL
-        || !ws::key_valid({(const char *) key->value.data, key->value.len})
-        || !ws::accept_value({(const char *) key->value.data,
-                              key->value.len}, accept))
-    {
-        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                       "no valid Sec-WebSocket-Key");
-    }
-
-    if (!ngx_http_webcall_origin_allowed(r, conf)) {
-        return ngx_http_webcall_refuse(r, NGX_HTTP_FORBIDDEN,
-                                       "its Origin is not allowed "
-                                       "(see webcall_allowed_origins)");
-    }
 
     /* the token is the last path segment: /ws/<token> */
     last = r->uri.data + r->uri.len;
@@ -353,11 +161,11 @@ ngx_http_webcall_handshake(ngx_http_request_t *r,
 
     switch (webcall::room_token::verify(wmcf->token_key, token, room)) {
     case webcall::room_token::verdict::malformed:
-        return ngx_http_webcall_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                       "the room token is malformed");
+        return ngx_http_webcall_ws_refuse(r, NGX_HTTP_BAD_REQUEST,
+                                          "the room token is malformed");
     case webcall::room_token::verdict::forged:
-        return ngx_http_webcall_refuse(r, NGX_HTTP_NOT_FOUND,
-                                       "the room token is not genuine");
+        return ngx_http_webcall_ws_refuse(r, NGX_HTTP_NOT_FOUND,
+                                          "the room token is not genuine");
     case webcall::room_token::verdict::ok:
         break;
     }
@@ -366,188 +174,40 @@ ngx_http_webcall_handshake(ngx_http_request_t *r,
     case NGX_OK:
         break;
     case NGX_ABORT:
-        return ngx_http_webcall_refuse(r, 410,
-                                       "the room was ended by its host");
+        return ngx_http_webcall_ws_refuse(r, 410,
+                                          "the room was ended by its host");
     default:
-        return ngx_http_webcall_refuse(r, NGX_HTTP_NOT_FOUND,
-                                       "the room has expired");
+        return ngx_http_webcall_ws_refuse(r, NGX_HTTP_NOT_FOUND,
+                                          "the room has expired");
     }
 
     return NGX_OK;
 }
 
 
-/* One info line per refused handshake, so a sysadmin can see why a
- * client could not connect (a proxy dropping Upgrade, a wrong Origin). */
-static ngx_int_t
-ngx_http_webcall_refuse(ngx_http_request_t *r, ngx_int_t status,
-    const char *why) noexcept
+static void
+ngx_http_webcall_signal_open(ngx_http_webcall_session_t *s, void *data)
+    noexcept
 {
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "webcall: WebSocket handshake refused with %i: %s",
-                  status, why);
-    return status;
-}
+    ngx_http_request_t  *r = s->request;
 
-
-static ngx_int_t
-ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r) noexcept
-{
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = (ngx_http_core_loc_conf_t *)
-               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->tcp_nodelay) {
-        return ngx_tcp_nodelay(r->connection);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_webcall_session_start(ngx_http_request_t *r,
-    ngx_http_webcall_loc_conf_t *conf, webcall::room_token::room *room,
-    const char *accept) noexcept
-{
-    ngx_http_webcall_session_t  *s;
-    ngx_http_cleanup_t          *cln;
-    ngx_connection_t            *c;
-    webcall::rate::config        rates;
-    u_char                       head[160], *p;
-
-    c = r->connection;
-
-    s = (ngx_http_webcall_session_t *)
-            ngx_pcalloc(r->pool, sizeof(ngx_http_webcall_session_t));
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = (u_char *) ngx_palloc(r->pool, sizeof(ws::parser));
-    cln = ngx_http_cleanup_add(r, 0);
-    if (p == NULL || cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the parser holds no resources: the pool frees it without a dtor */
-    static_assert(std::is_trivially_destructible_v<ws::parser>);
-    s->parser = new (p) ws::parser(conf->max_message);
-
-    s->request = r;
-    s->conf = conf;
-    s->zone = conf->signal_zone;
-    s->room = *room;
-    s->node.key = (ngx_rbtree_key_t) ngx_http_webcall_next_session++;
-
-    rates.messages = {(uint32_t) conf->rate_messages,
-                      (uint32_t) conf->rate_messages * 4};
-    rates.bytes = {(uint32_t) conf->rate_bytes,
-                   (uint32_t) conf->rate_bytes * 4};
-    webcall::rate::init(s->limiter, rates, ngx_http_webcall_clock_ms());
-
-    s->ping.handler = ngx_http_webcall_ping_handler;
-    s->ping.data = s;
-    s->ping.log = c->log;
-    s->closing.handler = ngx_http_webcall_closing_handler;
-    s->closing.data = s;
-    s->closing.log = c->log;
-
-    cln->handler = ngx_http_webcall_session_cleanup;
-    cln->data = s;
-
-    /* found by the event handlers here, not through r->cleanup, which
-     * nginx empties when it terminates the request */
-    ngx_http_set_ctx(r, s, ngx_http_webcall_module);
-
-    ngx_rbtree_insert(&ngx_http_webcall_sessions, &s->node);
-    ngx_http_webcall_connections(s->zone, 1);
+    s->room = *(webcall::room_token::room *) data;
 
     webcall::log_redact::fingerprint(
         webcall::log_redact::find_token(std::string_view(
             (const char *) r->uri.data, r->uri.len)), (char *) s->room_fp);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webcall: WebSocket open, room %*s",
                    sizeof(s->room_fp), s->room_fp);
-
-    /* bytes the client sent right after its handshake are not lost */
-    if (r->header_in->pos < r->header_in->last) {
-        s->pending = r->header_in->pos;
-        s->pending_last = r->header_in->last;
-        r->header_in->pos = r->header_in->last;
-    }
-
-    /* the 101 is written by us, not by nginx's header filters: from here
-     * on the connection carries WebSocket frames only */
-    p = ngx_sprintf(head, "HTTP/1.1 101 Switching Protocols\r\n"
-                          "Upgrade: websocket\r\n"
-                          "Connection: Upgrade\r\n"
-                          "Sec-WebSocket-Accept: %*s\r\n\r\n",
-                    (size_t) ws::accept_len, accept);
-
-    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
-    r->header_sent = 1;
-    r->keepalive = 0;
-    r->lingering_close = 0;
-    r->main->count++;
-    r->read_event_handler = ngx_http_webcall_ws_read;
-    r->write_event_handler = ngx_http_webcall_ws_write;
-
-    /* an idle connection: at graceful shutdown nginx closes it, and our
-     * cleanup says 1001 "going away" so the client resumes elsewhere */
-    c->idle = 1;
-
-    if (c->read->timer_set) {
-        ngx_del_timer(c->read);
-    }
-
-    /* signaling is small messages that must go out at once */
-    if (ngx_http_webcall_tcp_nodelay(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_webcall_send_frame(s, head, p - head, NULL, 0, 1) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the first tick is the join deadline: ping_handler closes a
-     * connection that has not joined by then (1008), and pings one that
-     * has */
-    ngx_add_timer(&s->ping, ngx_min(conf->join_timeout, conf->ping_interval));
-
-    /* reads and the first flush happen from the event loop, after nginx
-     * is done with the content phase */
-    ngx_post_event(c->read, &ngx_posted_events);
-    ngx_post_event(c->write, &ngx_posted_events);
-
-    return NGX_DONE;
 }
 
 
+/* The connection is over: without "bye" the seat waits out its grace. */
 static void
-ngx_http_webcall_session_cleanup(void *data) noexcept
+ngx_http_webcall_signal_closed(ngx_http_webcall_session_t *s) noexcept
 {
-    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) data;
-    ngx_http_webcall_change_t    ch;
-    ngx_connection_t            *c;
-    u_char                       frame[127];
-    size_t                       len;
-
-    c = s->request->connection;
-    s->done = 1;
-
-    /* shutdown or reload: one best-effort "going away" so the client comes
-     * back with its resume secret to a new worker */
-    if (!s->close_sent && !c->error && !c->timedout
-        && s->out_pos == s->out_last)
-    {
-        len = ws::encode_close(frame,
-                  (uint16_t) sig::close_code::going_away,
-                  sig::close_reason(sig::close_code::going_away));
-        (void) c->send(c, frame, len);
-    }
+    ngx_http_webcall_change_t  ch;
 
     if (s->joined && !s->left) {
         ngx_memzero(&ch, sizeof(ch));
@@ -555,200 +215,22 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
                                     s->node.key, 0, &ch);
     }
 
-    if (s->ping.timer_set) {
-        ngx_del_timer(&s->ping);
-    }
-
-    if (s->closing.timer_set) {
-        ngx_del_timer(&s->closing);
-    }
-
-    if (s->ping.posted) {
-        ngx_delete_posted_event(&s->ping);
-    }
-
-    ngx_rbtree_delete(&ngx_http_webcall_sessions, &s->node);
-    ngx_http_webcall_connections(s->zone, -1);
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
                    "webcall: WebSocket closed, room %*s, %s",
                    sizeof(s->room_fp), s->room_fp,
                    s->joined && !s->left ? "seat kept for its grace period"
                                          : "no seat held");
-
-    ngx_free(s->msg);
-    ngx_free(s->out);
-    s->msg = NULL;
-    s->out = NULL;
 }
 
 
-static void
-ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
-{
-    ngx_http_webcall_session_t  *s;
-    ngx_connection_t            *c;
-    ssize_t                      n;
-    u_char                      *p;
-    size_t                       len;
-
-    s = (ngx_http_webcall_session_t *)
-            ngx_http_get_module_ctx(r, ngx_http_webcall_module);
-    c = r->connection;
-
-    if (s == NULL || s->done) {
-        return;
-    }
-
-    if (s->pending != NULL) {
-        p = s->pending;
-        len = s->pending_last - s->pending;
-        s->pending = NULL;
-
-        if (ngx_http_webcall_ws_input(s, p, len) != NGX_OK) {
-            return;
-        }
-    }
-
-    for ( ;; ) {
-        n = c->recv(c, ngx_http_webcall_read_buf, NGX_HTTP_WEBCALL_READ_BUF);
-
-        if (n == NGX_AGAIN) {
-            break;
-        }
-
-        if (n == 0 || n == NGX_ERROR) {
-            /* the peer is gone; without "bye" its seat waits out grace */
-            c->error = 1;
-            ngx_http_webcall_finish(s);
-            return;
-        }
-
-        if (ngx_http_webcall_ws_input(s, ngx_http_webcall_read_buf,
-                                      (size_t) n) != NGX_OK)
-        {
-            return;
-        }
-    }
-
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_webcall_finish(s);
-    }
-}
-
-
-/* Feeds received bytes to the frame parser; NGX_ERROR once the session is
- * over (nothing more may be done with it then). */
+/* The first tick is the join deadline: a connection that has not joined by
+ * then is closed (1008). */
 static ngx_int_t
-ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
-    noexcept
+ngx_http_webcall_signal_tick(ngx_http_webcall_session_t *s) noexcept
 {
-    ws::step  st;
-
-    for ( ;; ) {
-        st = s->parser->next(p, n);
-        p += st.consumed;
-        n -= st.consumed;
-
-        switch (st.ev) {
-
-        case ws::event::need_more:
-            return ngx_http_webcall_ws_spill(s);
-
-        case ws::event::data:
-            if (ngx_http_webcall_ws_charge(s) != NGX_OK) {
-                if (s->done) {
-                    return NGX_ERROR;
-                }
-                break;
-            }
-            if (ngx_http_webcall_ws_append(s, st) != NGX_OK) {
-                return NGX_ERROR;
-            }
-            break;
-
-        case ws::event::message_end:
-            if (!s->close_sent) {
-                ngx_http_webcall_message(s, st.message_op);
-            }
-            s->frames_charged = 0;
-            s->msg_len = 0;
-            s->inplace = NULL;
-            s->inplace_len = 0;
-
-            /* an idle connection keeps no message buffer */
-            ngx_free(s->msg);
-            s->msg = NULL;
-            s->msg_cap = 0;
-            break;
-
-        case ws::event::ping:
-            if (!webcall::rate::allow(s->limiter,
-                                      ngx_http_webcall_clock_ms(), st.len))
-            {
-                ngx_http_webcall_send_error(s, sig::error::rate_limited);
-                break;
-            }
-            if (!s->close_sent) {
-                u_char h[10];
-                size_t hl = ws::encode_header(h, ws::opcode::pong, true,
-                                              st.len);
-                (void) ngx_http_webcall_send_frame(s, h, hl, st.data,
-                                                   st.len, 0);
-            }
-            break;
-
-        case ws::event::pong:
-            s->awaiting_pong = 0;
-            break;
-
-        case ws::event::close:
-            s->close_received = 1;
-            s->finish_when_flushed = 1;
-            /* echo the peer's code; 1005 means it sent none */
-            ngx_http_webcall_close(s, st.close_code, "");
-            ngx_http_webcall_flush(s);
-            return NGX_ERROR;
-
-        case ws::event::error:
-            ngx_log_error(NGX_LOG_INFO, s->request->connection->log, 0,
-                          "webcall: WebSocket protocol error: %s",
-                          ws::to_string(st.err).data());
-            ngx_http_webcall_close(s, st.close_code, ws::to_string(st.err));
-            return NGX_ERROR;
-        }
-
-        if (s->done) {
-            return NGX_ERROR;
-        }
-    }
-}
-
-
-/* Charges the limiter once per frame, when its first payload arrives, with
- * the bytes its header announced: a message spread over many frames costs
- * what its frames cost, before any of it is assembled. NGX_DECLINED after
- * answering "rate-limited" (which closes), or once closing. */
-static ngx_int_t
-ngx_http_webcall_ws_charge(ngx_http_webcall_session_t *s) noexcept
-{
-    uint32_t  frames;
-
-    if (s->close_sent) {
-        return NGX_DECLINED;          /* nothing more is read into a message */
-    }
-
-    frames = s->parser->message_frames();
-    if (frames == s->frames_charged) {
-        return NGX_OK;
-    }
-
-    s->frames_charged = frames;
-
-    if (!webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(),
-                              (size_t) s->parser->frame_size()))
-    {
-        ngx_http_webcall_send_error(s, sig::error::rate_limited);
+    if (!s->joined) {
+        ngx_http_webcall_ws_close(s, (uint16_t) sig::close_code::policy,
+                                  "join expected");
         return NGX_DECLINED;
     }
 
@@ -756,116 +238,55 @@ ngx_http_webcall_ws_charge(ngx_http_webcall_session_t *s) noexcept
 }
 
 
-/* A message that was being taken in place must be copied before its input
- * goes: at the end of a read pass (the read buffer is the worker's) or when
- * a second piece arrives. */
-static ngx_int_t
-ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s) noexcept
-{
-    const u_char  *data;
-    size_t         len;
-
-    if (s->inplace == NULL) {
-        return NGX_OK;
-    }
-
-    data = s->inplace;
-    len = s->inplace_len;
-    s->inplace = NULL;
-    s->inplace_len = 0;
-
-    return ngx_http_webcall_ws_copy(s, data, len);
-}
-
-
-/* Collects a message's payload. A message whose payload arrives in one piece
- * (the usual case: one frame, one read) is handled where it lies in the
- * input, with no copy; only messages spread over fragments or reads are
- * assembled, in a buffer sized from what the frame headers announce
- * (already checked against the limit by the parser) and freed after. */
-static ngx_int_t
-ngx_http_webcall_ws_append(ngx_http_webcall_session_t *s, const ws::step &st)
+static void
+ngx_http_webcall_signal_kick(ngx_http_webcall_session_t *s, uint16_t code)
     noexcept
 {
-    if (s->msg_len == 0 && s->inplace == NULL
-        && st.len == s->parser->announced_size())
-    {
-        s->inplace = st.data;
-        s->inplace_len = st.len;
-        return NGX_OK;
+    if (code == (uint16_t) sig::close_code::replaced) {
+        /* the seat belongs to the new connection now: no grace */
+        s->left = 1;
     }
 
-    if (ngx_http_webcall_ws_spill(s) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_webcall_ws_copy(s, st.data, st.len);
-}
-
-
-static ngx_int_t
-ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s, const u_char *data,
-    size_t len) noexcept
-{
-    size_t   need, cap;
-    u_char  *buf;
-
-    need = s->msg_len + len;
-
-    if (need > s->msg_cap) {
-        /* at least double: a message in many small frames announces only
-         * one frame at a time, and growing by each would copy the whole
-         * message again per frame; never beyond what the limit allows */
-        cap = ngx_max(need, (size_t) s->parser->announced_size());
-        cap = ngx_max(cap, ngx_min(2 * s->msg_cap,
-                                   (size_t) s->parser->max_message()));
-        cap = ngx_max(cap, (size_t) 256);
-
-        buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
-        if (buf == NULL) {
-            ngx_http_webcall_close(s, (uint16_t) sig::close_code::internal,
-                                   "out of memory");
-            return NGX_ERROR;
-        }
-
-        if (s->msg_len > 0) {
-            ngx_memcpy(buf, s->msg, s->msg_len);
-        }
-
-        ngx_free(s->msg);
-        s->msg = buf;
-        s->msg_cap = cap;
-    }
-
-    ngx_memcpy(s->msg + s->msg_len, data, len);
-    s->msg_len = need;
-
-    return NGX_OK;
+    ngx_http_webcall_ws_close(s, code,
+        sig::close_reason(static_cast<sig::close_code>(code)));
 }
 
 
 static void
-ngx_http_webcall_message(ngx_http_webcall_session_t *s, ws::opcode op)
-    noexcept
+ngx_http_webcall_signal_rate_limited(ngx_http_webcall_session_t *s) noexcept
 {
-    std::string_view        text;
-    sig::parse_result       res;
-    std::optional<sig::error> order;
+    ngx_http_webcall_send_error(s, sig::error::rate_limited);
+}
 
-    text = s->inplace != NULL
-           ? std::string_view((const char *) s->inplace, s->inplace_len)
-           : std::string_view((const char *) s->msg, s->msg_len);
 
-    /* a message with payload was charged frame by frame as it came in;
-     * an empty one is charged here */
-    if (s->frames_charged == 0
-        && !webcall::rate::allow(s->limiter, ngx_http_webcall_clock_ms(), 0))
-    {
-        ngx_http_webcall_send_error(s, sig::error::rate_limited);
-        return;
+/* Tells the others in the room that a seat whose grace ran out is gone;
+ * the housekeeping tick calls it. */
+static void
+ngx_http_webcall_signal_gone(ngx_http_webcall_zone_t *zone,
+    const ngx_http_webcall_change_t *ch, ngx_log_t *log) noexcept
+{
+    ngx_uint_t  j;
+    u_char      frame[64];
+    size_t      len;
+
+    len = ngx_http_webcall_frame_peer_left(frame, sizeof(frame), ch->id);
+
+    /* deliver logs and counts what it cannot hand over */
+    for (j = 0; j < ch->ntell; j++) {
+        (void) ngx_http_webcall_deliver(zone, &ch->tell[j], frame, len, 0,
+                                        log);
     }
+}
 
-    if (op != ws::opcode::text) {
+
+static void
+ngx_http_webcall_message(ngx_http_webcall_session_t *s, ngx_uint_t is_text,
+    std::string_view text) noexcept
+{
+    sig::parse_result          res;
+    std::optional<sig::error>  order;
+
+    if (!is_text) {
         ngx_http_webcall_send_error(s, sig::error::bad_message);
         return;
     }
@@ -1040,10 +461,10 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     w.max_participants = (unsigned) ch.max_participants;
 
     len = sig::build_welcome(text, sizeof(text), w);
-    (void) ngx_http_webcall_send_text(s, text, len);
+    (void) ngx_http_webcall_ws_send_text(s, text, len);
 
     len = sig::build_peer_joined(text, sizeof(text), w.id, ch.resumed);
-    len = ngx_http_webcall_frame(frame, sizeof(frame), text, len);
+    len = ngx_http_webcall_ws_frame(frame, sizeof(frame), text, len);
     ngx_http_webcall_tell(s, &ch, frame, len);
 
     /* deliver logs and counts what it cannot hand over */
@@ -1203,7 +624,7 @@ ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
 
 
 /* Relays an offer, answer or candidate: the client's own text with "from"
- * spliced in, framed once in the process's scratch buffer. */
+ * spliced in, framed once in the transport's scratch buffer. */
 static void
 ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     const sig::client_msg &m, std::string_view text) noexcept
@@ -1211,7 +632,7 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     ngx_http_webcall_target_t  to;
     std::string_view           from((const char *) s->peer_id,
                                     NGX_HTTP_WEBCALL_PEER_ID);
-    size_t                     len, h, need;
+    size_t                     len, h;
     u_char                    *buf;
 
     if (ngx_http_webcall_seat_target(s->zone, &s->room, m.to.view(), &to)
@@ -1222,24 +643,14 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     }
 
     len = sig::relay_length(text, from);
-    need = ws::header_size(len) + len;
 
-    if (need > ngx_http_webcall_scratch_cap) {
-        buf = (u_char *) ngx_alloc(ngx_max(need, (size_t) 16384),
-                                   s->request->connection->log);
-        if (buf == NULL) {
-            return;
-        }
-
-        ngx_free(ngx_http_webcall_scratch);
-        ngx_http_webcall_scratch = buf;
-        ngx_http_webcall_scratch_cap = ngx_max(need, (size_t) 16384);
+    buf = ngx_http_webcall_ws_scratch_frame(len, &h,
+                                            s->request->connection->log);
+    if (buf == NULL) {
+        return;
     }
 
-    h = ws::encode_header(ngx_http_webcall_scratch, ws::opcode::text, true,
-                          len);
-    if (sig::build_relay((char *) ngx_http_webcall_scratch + h, len, text,
-                         from) != len)
+    if (sig::build_relay((char *) buf + h, len, text, from) != len)
     {
         ngx_http_webcall_send_error(s, sig::error::bad_message);
         return;
@@ -1252,8 +663,8 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
                    (size_t) NGX_HTTP_WEBCALL_PEER_ID, s->peer_id,
                    m.to.view().size(), m.to.view().data());
 
-    if (ngx_http_webcall_deliver(s->zone, &to, ngx_http_webcall_scratch,
-                                 h + len, 0, s->request->connection->log)
+    if (ngx_http_webcall_deliver(s->zone, &to, buf, h + len, 0,
+                                 s->request->connection->log)
         == NGX_OK)
     {
         if (to.pid == ngx_pid) {
@@ -1285,7 +696,7 @@ ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s) noexcept
               json, sizeof(json));
 
     len = sig::build_ice_servers(text, sizeof(text), ice);
-    (void) ngx_http_webcall_send_text(s, text, len);
+    (void) ngx_http_webcall_ws_send_text(s, text, len);
 }
 
 
@@ -1312,7 +723,7 @@ ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
         ngx_http_webcall_tell(s, &ch, frame, len);
     }
 
-    ngx_http_webcall_close(s, (uint16_t) sig::close_code::normal, "bye");
+    ngx_http_webcall_ws_close(s, (uint16_t) sig::close_code::normal, "bye");
 }
 
 
@@ -1385,399 +796,10 @@ ngx_http_webcall_send_error(ngx_http_webcall_session_t *s, sig::error e,
     }
 
     len = sig::build_error(text, sizeof(text), e, message);
-    (void) ngx_http_webcall_send_text(s, text, len);
+    (void) ngx_http_webcall_ws_send_text(s, text, len);
 
     /* the close reason is the error's code (docs/protocol.md) */
     if (info.close) {
-        ngx_http_webcall_close(s, (uint16_t) *info.close, info.code);
+        ngx_http_webcall_ws_close(s, (uint16_t) *info.close, info.code);
     }
-}
-
-
-static ngx_int_t
-ngx_http_webcall_send_text(ngx_http_webcall_session_t *s, const char *text,
-    size_t len) noexcept
-{
-    u_char  h[10];
-    size_t  hl;
-
-    if (len == 0) {
-        /* every reply is sized for its largest case: a bug, not a client */
-        ngx_log_error(NGX_LOG_ALERT, s->request->connection->log, 0,
-                      "webcall: a reply did not fit its buffer and was "
-                      "not sent");
-        return NGX_ERROR;
-    }
-
-    hl = ws::encode_header(h, ws::opcode::text, true, len);
-
-    return ngx_http_webcall_send_frame(s, h, hl, (const u_char *) text, len,
-                                       0);
-}
-
-
-static ngx_int_t
-ngx_http_webcall_join_pieces(const u_char *a, size_t alen, const u_char *b,
-    size_t blen, ngx_log_t *log) noexcept
-{
-    u_char  *buf;
-    size_t   cap;
-
-    if (alen + blen > ngx_http_webcall_joined_cap) {
-        cap = ngx_max(alen + blen, (size_t) 4096);
-        buf = (u_char *) ngx_alloc(cap, log);
-        if (buf == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_free(ngx_http_webcall_joined);
-        ngx_http_webcall_joined = buf;
-        ngx_http_webcall_joined_cap = cap;
-    }
-
-    ngx_memcpy(ngx_http_webcall_joined, a, alen);
-    ngx_memcpy(ngx_http_webcall_joined + alen, b, blen);
-
-    return NGX_OK;
-}
-
-
-/* Sends a frame (header and payload) straight to the socket when nothing
- * is queued, and queues only what the socket did not take. So an idle
- * connection holds no send buffer, and the common case copies nothing.
- * Past webcall_ws_send_queue the reader is too slow: it is closed rather
- * than buffered for without bound. Whatever fails here has already
- * finished or is closing the session, and logged what needs logging, so a
- * caller with nothing else to do may drop the result. */
-static ngx_int_t
-ngx_http_webcall_send_frame(ngx_http_webcall_session_t *s, const u_char *a,
-    size_t alen, const u_char *b, size_t blen, ngx_uint_t force) noexcept
-{
-    ngx_connection_t  *c;
-    ssize_t            n;
-    size_t             used, need, cap, sent;
-    u_char            *buf;
-
-    if (s->done || (s->close_sent && !force)) {
-        return NGX_DECLINED;
-    }
-
-    c = s->request->connection;
-    used = s->out_last - s->out_pos;
-    need = alen + blen;
-    sent = 0;
-
-    if (used == 0 && c->write->ready) {
-        /* one write per frame: header and payload side by side in a
-         * per-process buffer (two writes would be two packets) */
-        if (blen > 0 && ngx_http_webcall_join_pieces(a, alen, b, blen, c->log)
-                        == NGX_OK)
-        {
-            a = ngx_http_webcall_joined;
-            alen = need;
-            b = NULL;
-            blen = 0;
-        }
-
-        n = c->send(c, (u_char *) a, alen);
-        if (n == NGX_ERROR) {
-            c->error = 1;
-            ngx_http_webcall_finish(s);
-            return NGX_ERROR;
-        }
-
-        if (n > 0) {
-            sent = (size_t) n;
-        }
-
-        if (sent == alen && blen > 0) {
-            n = c->send(c, (u_char *) b, blen);
-            if (n == NGX_ERROR) {
-                c->error = 1;
-                ngx_http_webcall_finish(s);
-                return NGX_ERROR;
-            }
-
-            if (n > 0) {
-                sent += (size_t) n;
-            }
-        }
-
-        if (sent == need) {
-            return NGX_OK;
-        }
-    }
-
-    if (!force && used + need - sent > s->conf->send_queue) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "webcall: closing a client that reads too slowly "
-                      "(%uz bytes queued)", used);
-        ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_SEND_QUEUE_OVERFLOWS);
-        ngx_http_webcall_close(s, (uint16_t) sig::close_code::policy,
-                               "send queue full");
-        return NGX_DECLINED;
-    }
-
-    if (s->out_cap - s->out_last < need - sent) {
-        if (s->out_pos > 0) {
-            ngx_memmove(s->out, s->out + s->out_pos, used);
-            s->out_pos = 0;
-            s->out_last = used;
-        }
-
-        if (s->out_cap - s->out_last < need - sent) {
-            cap = ngx_max(s->out_cap * 2, used + need - sent);
-            cap = ngx_max(cap, (size_t) 1024);
-
-            buf = (u_char *) ngx_alloc(cap, c->log);
-            if (buf == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (used > 0) {
-                ngx_memcpy(buf, s->out + s->out_pos, used);
-            }
-
-            ngx_free(s->out);
-            s->out = buf;
-            s->out_cap = cap;
-            s->out_pos = 0;
-            s->out_last = used;
-        }
-    }
-
-    /* what the socket did not take: the rest of a, then of b */
-    if (sent < alen) {
-        ngx_memcpy(s->out + s->out_last, a + sent, alen - sent);
-        s->out_last += alen - sent;
-        sent = alen;
-    }
-
-    if (blen > 0) {
-        ngx_memcpy(s->out + s->out_last, b + (sent - alen),
-                   blen - (sent - alen));
-        s->out_last += blen - (sent - alen);
-    }
-
-    ngx_http_webcall_flush(s);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_webcall_flush(ngx_http_webcall_session_t *s) noexcept
-{
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_connection_t          *c;
-    ssize_t                    n;
-
-    c = s->request->connection;
-
-    if (s->done) {
-        return;
-    }
-
-    while (s->out_pos < s->out_last) {
-        n = c->send(c, s->out + s->out_pos, s->out_last - s->out_pos);
-
-        if (n == NGX_AGAIN || n == 0) {
-            break;
-        }
-
-        if (n == NGX_ERROR) {
-            c->error = 1;
-            ngx_http_webcall_finish(s);
-            return;
-        }
-
-        s->out_pos += n;
-    }
-
-    if (s->out_pos < s->out_last) {
-        clcf = (ngx_http_core_loc_conf_t *)
-                   ngx_http_get_module_loc_conf(s->request,
-                                                ngx_http_core_module);
-
-        if (!c->write->timer_set) {
-            ngx_add_timer(c->write, clcf->send_timeout);
-        }
-
-        if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-            ngx_http_webcall_finish(s);
-        }
-
-        return;
-    }
-
-    s->out_pos = 0;
-    s->out_last = 0;
-
-    if (c->write->timer_set) {
-        ngx_del_timer(c->write);
-    }
-
-    /* buffering happens only under backpressure: give the memory back */
-    ngx_free(s->out);
-    s->out = NULL;
-    s->out_cap = 0;
-
-    if (s->finish_when_flushed) {
-        ngx_http_webcall_finish(s);
-    }
-}
-
-
-static void
-ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept
-{
-    ngx_http_webcall_session_t  *s;
-    ngx_connection_t            *c;
-
-    s = (ngx_http_webcall_session_t *)
-            ngx_http_get_module_ctx(r, ngx_http_webcall_module);
-    c = r->connection;
-
-    if (s == NULL || s->done) {
-        return;
-    }
-
-    if (c->write->timedout) {
-        /* send_timeout passed with the client reading nothing */
-        c->timedout = 1;
-        ngx_http_webcall_finish(s);
-        return;
-    }
-
-    ngx_http_webcall_flush(s);
-}
-
-
-/* Sends our one close frame and gives the client a moment to answer. All
- * state is set before the frame goes out: writing it may flush the queue
- * and finish the session, whose cleanup must then see close_sent (or it
- * would add a second close frame). The session's memory stays valid until
- * nginx runs the posted termination, but nothing is done with it after. */
-static void
-ngx_http_webcall_close(ngx_http_webcall_session_t *s, uint16_t code,
-    std::string_view reason) noexcept
-{
-    u_char  frame[127];
-    size_t  len;
-
-    if (s->close_sent || s->done) {
-        return;
-    }
-
-    len = ws::encode_close(frame, code, reason);
-    s->close_sent = 1;
-
-    if (s->close_received) {
-        s->finish_when_flushed = 1;
-    }
-
-    if (!s->closing.timer_set) {
-        ngx_add_timer(&s->closing, NGX_HTTP_WEBCALL_CLOSE_WAIT);
-    }
-
-    (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 1);
-}
-
-
-/* Ends the request exactly once; the cleanup frees the seat or starts its
- * grace period. */
-static void
-ngx_http_webcall_finish(ngx_http_webcall_session_t *s) noexcept
-{
-    ngx_http_request_t  *r;
-
-    if (s->done) {
-        return;
-    }
-
-    s->done = 1;
-    r = s->request;
-
-    /* until nginx runs the posted termination, read nothing more */
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_finalize_request(r, NGX_ERROR);
-}
-
-
-static void
-ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept
-{
-    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
-    ngx_connection_t            *c;
-    u_char                       frame[2];
-
-    c = s->request->connection;
-
-    if (!s->joined) {
-        ngx_http_webcall_close(s, (uint16_t) sig::close_code::policy,
-                               "join expected");
-
-    } else if (s->awaiting_pong) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "webcall: closing a client that stopped answering pings");
-        c->timedout = 1;
-        ngx_http_webcall_finish(s);
-
-    } else {
-        s->awaiting_pong = 1;
-        (void) ws::encode_header(frame, ws::opcode::ping, true, 0);
-        (void) ngx_http_webcall_send_frame(s, frame, 2, NULL, 0, 0);
-
-        if (!s->done) {
-            ngx_add_timer(&s->ping, s->conf->ping_interval);
-        }
-    }
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_webcall_closing_handler(ngx_event_t *ev) noexcept
-{
-    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
-    ngx_connection_t            *c;
-
-    c = s->request->connection;
-    ngx_http_webcall_finish(s);
-    ngx_http_run_posted_requests(c);
-}
-
-
-/* A frame for one of this worker's sessions, from this worker or from its
- * inbox; close_code != 0 closes the session instead. */
-void
-ngx_http_webcall_session_deliver(uint64_t session, const u_char *frame,
-    size_t len, uint16_t close_code) noexcept
-{
-    ngx_http_webcall_session_t  *s;
-    ngx_connection_t            *c;
-
-    s = ngx_http_webcall_session_find(session);
-    if (s == NULL || s->done) {
-        return;
-    }
-
-    c = s->request->connection;
-
-    if (close_code != 0) {
-        if (close_code == (uint16_t) sig::close_code::replaced) {
-            /* the seat belongs to the new connection now: no grace */
-            s->left = 1;
-        }
-
-        ngx_http_webcall_close(s, close_code,
-            sig::close_reason(static_cast<sig::close_code>(close_code)));
-
-    } else {
-        (void) ngx_http_webcall_send_frame(s, frame, len, NULL, 0, 0);
-    }
-
-    ngx_http_run_posted_requests(c);
 }

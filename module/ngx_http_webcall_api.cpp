@@ -25,6 +25,10 @@ static void ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept;
 static ngx_int_t ngx_http_webcall_api_get(ngx_http_request_t *r,
     ngx_str_t *text) noexcept;
 static ngx_int_t ngx_http_webcall_api_health(ngx_http_request_t *r) noexcept;
+static ngx_int_t ngx_http_webcall_api_body_text(ngx_http_request_t *r,
+    u_char *buf, size_t cap, size_t *len) noexcept;
+static ngx_uint_t ngx_http_webcall_api_is_json(ngx_http_request_t *r)
+    noexcept;
 static ngx_int_t ngx_http_webcall_api_read_only(ngx_http_request_t *r,
     const char *allow) noexcept;
 
@@ -352,24 +356,15 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     size_t                         body_len, text_len, reply_len, owner_len;
     size_t                         pass_len;
     unsigned                       max;
+    api::error                     err;
 
     zone = ngx_http_webcall_api_zone(r);
     wmcf = (ngx_http_webcall_main_conf_t *)
                ngx_http_get_module_main_conf(r, ngx_http_webcall_module);
 
-    if (ngx_http_webcall_api_body_text(r, body, sizeof(body), &body_len)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r,
-            ngx_http_webcall_api_error(r, api::error::too_large, NULL));
-        return;
-    }
-
-    if (body_len > 0 && !ngx_http_webcall_api_is_json(r)) {
-        ngx_http_finalize_request(r,
-            ngx_http_webcall_api_error(r,
-                                       api::error::unsupported_media_type,
-                                       NULL));
+    err = ngx_http_webcall_api_json_body(r, body, sizeof(body), &body_len);
+    if (err != api::error::none) {
+        ngx_http_finalize_request(r, ngx_http_webcall_api_error(r, err, NULL));
         return;
     }
 
@@ -501,10 +496,29 @@ ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
 }
 
 
+/* A request's small JSON body, copied into buf: too_large when it is over
+ * cap or went to a temporary file, unsupported_media_type when a body is
+ * not JSON; none (and *len 0) for no body at all. */
+webcall::room_api::error
+ngx_http_webcall_api_json_body(ngx_http_request_t *r, u_char *buf,
+    size_t cap, size_t *len) noexcept
+{
+    if (ngx_http_webcall_api_body_text(r, buf, cap, len) != NGX_OK) {
+        return api::error::too_large;
+    }
+
+    if (*len > 0 && !ngx_http_webcall_api_is_json(r)) {
+        return api::error::unsupported_media_type;
+    }
+
+    return api::error::none;
+}
+
+
 /* Copies a small body out of the request's buffers; NGX_DECLINED when it is
  * larger than cap (a chunked body has no Content-Length to check first) or
  * was written to a temporary file. */
-ngx_int_t
+static ngx_int_t
 ngx_http_webcall_api_body_text(ngx_http_request_t *r, u_char *buf,
     size_t cap, size_t *len) noexcept
 {
@@ -539,7 +553,7 @@ ngx_http_webcall_api_body_text(ngx_http_request_t *r, u_char *buf,
 }
 
 
-ngx_uint_t
+static ngx_uint_t
 ngx_http_webcall_api_is_json(ngx_http_request_t *r) noexcept
 {
     static const ngx_str_t  json = ngx_string("application/json");

@@ -26,9 +26,8 @@ ngx_int_t ngx_http_webcall_api_send(ngx_http_request_t *r,
     ngx_uint_t status, const char *body, size_t len) noexcept;
 ngx_int_t ngx_http_webcall_api_header(ngx_http_request_t *r,
     const char *name, const char *value) noexcept;
-ngx_int_t ngx_http_webcall_api_body_text(ngx_http_request_t *r,
-    u_char *buf, size_t cap, size_t *len) noexcept;
-ngx_uint_t ngx_http_webcall_api_is_json(ngx_http_request_t *r) noexcept;
+webcall::room_api::error ngx_http_webcall_api_json_body(
+    ngx_http_request_t *r, u_char *buf, size_t cap, size_t *len) noexcept;
 
 /* ngx_http_webcall_api_room.cpp */
 ngx_int_t ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text)

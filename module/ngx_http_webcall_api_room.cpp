@@ -220,6 +220,7 @@ ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept
     size_t                          body_len, len;
     ngx_int_t                       rc;
     ngx_uint_t                      right;
+    api::error                      err;
 
     zone = ngx_http_webcall_api_zone(r);
     wmcf = (ngx_http_webcall_main_conf_t *)
@@ -239,18 +240,9 @@ ngx_http_webcall_api_admit_body(ngx_http_request_t *r) noexcept
         return;
     }
 
-    if (ngx_http_webcall_api_body_text(r, body, sizeof(body), &body_len)
-        != NGX_OK)
-    {
-        ngx_http_finalize_request(r,
-            ngx_http_webcall_api_error(r, api::error::too_large, NULL));
-        return;
-    }
-
-    if (body_len > 0 && !ngx_http_webcall_api_is_json(r)) {
-        ngx_http_finalize_request(r,
-            ngx_http_webcall_api_error(r, api::error::unsupported_media_type,
-                                       NULL));
+    err = ngx_http_webcall_api_json_body(r, body, sizeof(body), &body_len);
+    if (err != api::error::none) {
+        ngx_http_finalize_request(r, ngx_http_webcall_api_error(r, err, NULL));
         return;
     }
 

@@ -121,7 +121,7 @@ describe('signaling client', () => {
     it.each([
         [4409, 'room-full'],
         [4404, 'not-found'],
-        [4410, 'ended'],
+        [4410, 'link-ended'],
         [4001, 'replaced'],
         [4400, 'rejected'],
         [4429, 'rejected'],
@@ -134,6 +134,28 @@ describe('signaling client', () => {
         expect(h.client.state).toBe('closed');
         expect(h.ended).toEqual([reason]);
         expect(h.timers).toHaveLength(0);
+    });
+
+    it('4410 after a welcome ends the call we were in as ended (by its host)', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().drop(4410);
+        expect(h.ended).toEqual(['ended']);
+        expect(h.store.map.size).toBe(0);
+    });
+
+    it('4410 on a rejoin after a drop, in the call we were in, is still ended by its host', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.last().drop(1006);
+        h.timers[0]!.fn();
+        h.last().open();
+        h.last().drop(4410);
+        expect(h.ended).toEqual(['ended']);
     });
 
     it('a PIN room without a pass waits for the PIN, then joins again with the pass', () => {

@@ -201,6 +201,9 @@ export class SignalingClient {
     private readonly keyId: string;
     private readonly keyResume: string;
     private iceWaiters: ((s: RTCIceServer[] | null) => void)[] = [];
+    // A welcome came on this page: a 4410 then ends the call we were in;
+    // before one, it refuses a newcomer at a link that just ended.
+    private welcomed = false;
 
     constructor(opt: SignalOptions) {
         this.opt = opt;
@@ -350,6 +353,7 @@ export class SignalingClient {
         const resumed = this.id === id;
         this.id = id;
         this.attempt = 0;
+        this.welcomed = true;
         const store = this.opt.store;
         store?.setItem(this.keyId, id);
         if (typeof m['resume'] === 'string') store?.setItem(this.keyResume, m['resume']);
@@ -371,7 +375,12 @@ export class SignalingClient {
             this.opt.events.pinRequired();
             return;
         }
-        const final = FINAL_CLOSE[code];
+        let final = FINAL_CLOSE[code];
+        // The handshake got through just before the room ended (a one-time
+        // link whose call was over, a host ending it): the join is refused
+        // with 4410. This page was never in that call, so it says what a
+        // refused handshake (410) says.
+        if (final === 'ended' && !this.welcomed) final = 'link-ended';
         if (final) {
             // A refused or replaced seat must not be resumed by a reload.
             if (final !== 'replaced') this.forget();

@@ -53,6 +53,9 @@ static void ngx_http_webcall_beacon(ngx_http_webcall_session_t *s,
     const sig::beacon &b) noexcept;
 static void ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s)
     noexcept;
+static ngx_http_webcall_main_conf_t *ngx_http_webcall_wmcf(void) noexcept;
+static ngx_int_t ngx_http_webcall_keep_ice_urls(
+    ngx_http_webcall_session_t *s) noexcept;
 static std::string_view ngx_http_webcall_ice_servers(
     ngx_http_webcall_session_t *s, std::string_view peer, char *out,
     size_t cap) noexcept;
@@ -215,7 +218,10 @@ ngx_http_webcall_signal_closed(ngx_http_webcall_session_t *s) noexcept
                                     s->node.key, 0, &ch);
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+    ngx_free(s->ice_urls);
+    s->ice_urls = NULL;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: WebSocket closed, room %*s, %s",
                    sizeof(s->room_fp), s->room_fp,
                    s->joined && !s->left ? "seat kept for its grace period"
@@ -366,7 +372,7 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     if (!ngx_http_webcall_random_id(ch.id)
         || RAND_bytes(ch.resume, sizeof(ch.resume)) != 1)
     {
-        ngx_log_error(NGX_LOG_ERR, s->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "webcall: the CSPRNG (RAND_bytes) failed to make a "
                       "peer id or resume secret: join refused");
         ngx_http_webcall_send_error(s, sig::error::server_error);
@@ -384,9 +390,7 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     /* a PIN room seats nobody new without the pass its PIN earned
      * (POST .../admit); a resume takes back a seat that had it */
     if (s->room.pin) {
-        wmcf = (ngx_http_webcall_main_conf_t *)
-                   ngx_http_get_module_main_conf(s->request,
-                                                 ngx_http_webcall_module);
+        wmcf = ngx_http_webcall_wmcf();
         ch.resume_only = !webcall::room_token::pass_matches(
                              wmcf->token_key, s->room.id, m.pass.view());
     }
@@ -428,7 +432,7 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     ngx_http_webcall_count(s->zone, ch.resumed ? NGX_HTTP_WEBCALL_JOINS_RESUMED
                                                : NGX_HTTP_WEBCALL_JOINS_NEW);
 
-    ngx_log_debug7(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+    ngx_log_debug7(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: join room %*s: peer %*s, seat %ui, %s, "
                    "%ui others",
                    sizeof(s->room_fp), s->room_fp,
@@ -467,11 +471,15 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     len = ngx_http_webcall_ws_frame(frame, sizeof(frame), text, len);
     ngx_http_webcall_tell(s, &ch, frame, len);
 
+    /* the request has given all it had: the peer id for its access log
+     * line, the ICE URLs its variables made */
+    ngx_http_webcall_ws_detach(s);
+
     /* deliver logs and counts what it cannot hand over */
     if (ch.replaced) {
         (void) ngx_http_webcall_deliver(s->zone, &ch.old, NULL, 0,
                                         (uint16_t) sig::close_code::replaced,
-                                        s->request->connection->log);
+                                        s->connection->log);
     }
 }
 
@@ -493,7 +501,7 @@ ngx_http_webcall_no_turn(ngx_http_webcall_session_t *s,
 
     logged = 1;
 
-    ngx_log_error(NGX_LOG_WARN, s->request->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
                   "webcall: a caller was offered no TURN server (%s); calls "
                   "from offices, mobile carriers and other networks that "
                   "block direct connections will not connect: run "
@@ -529,6 +537,58 @@ ngx_http_webcall_check_turn(ngx_http_webcall_session_t *s,
 }
 
 
+static ngx_http_webcall_main_conf_t *
+ngx_http_webcall_wmcf(void) noexcept
+{
+    return (ngx_http_webcall_main_conf_t *)
+               ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_webcall_module);
+}
+
+
+/* The ICE URLs evaluated for this connection's request, copied into one
+ * block the session keeps after the request is gone: the views first,
+ * then the text they point at. */
+static ngx_int_t
+ngx_http_webcall_keep_ice_urls(ngx_http_webcall_session_t *s) noexcept
+{
+    std::string_view  urls[NGX_HTTP_WEBCALL_TURN_URLS], *kept;
+    ngx_uint_t        i, n;
+    size_t            size;
+    u_char           *p;
+
+    if (s->request == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_http_webcall_turn_urls_eval(s->request, urls,
+                                        NGX_HTTP_WEBCALL_TURN_URLS);
+
+    size = n * sizeof(std::string_view);
+    for (i = 0; i < n; i++) {
+        size += urls[i].size();
+    }
+
+    kept = (std::string_view *) ngx_alloc(ngx_max(size, (size_t) 1),
+                                          s->connection->log);
+    if (kept == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) (kept + n);
+    for (i = 0; i < n; i++) {
+        ngx_memcpy(p, urls[i].data(), urls[i].size());
+        kept[i] = std::string_view((const char *) p, urls[i].size());
+        p += urls[i].size();
+    }
+
+    s->ice_urls = kept;
+    s->nice_urls = n;
+
+    return NGX_OK;
+}
+
+
 /* The ICE servers for one participant, with TURN credentials minted for
  * it alone: only somebody who holds a seat ever gets them. */
 static std::string_view
@@ -541,27 +601,20 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
     char                           cred[webcall::turn::credential_len];
     size_t                         ulen, n, len;
 
-    wmcf = (ngx_http_webcall_main_conf_t *)
-               ngx_http_get_module_main_conf(s->request,
-                                             ngx_http_webcall_module);
+    wmcf = ngx_http_webcall_wmcf();
 
     if (wmcf->turn_urls == NULL) {
         ngx_http_webcall_no_turn(s, "no webcall_turn_urls");
         return "[]";
     }
 
-    /* once per connection, so that ice-servers requests cost no memory */
-    if (s->ice_urls == NULL) {
-        s->ice_urls = (std::string_view *)
-            ngx_palloc(s->request->pool,
-                       NGX_HTTP_WEBCALL_TURN_URLS * sizeof(std::string_view));
-        if (s->ice_urls == NULL) {
-            ngx_http_webcall_no_turn(s, "out of memory");
-            return "[]";
-        }
-
-        s->nice_urls = ngx_http_webcall_turn_urls_eval(s->request,
-                           s->ice_urls, NGX_HTTP_WEBCALL_TURN_URLS);
+    /* once per connection, at the join, while the request (whose
+     * variables the URLs may use) is there */
+    if (s->ice_urls == NULL
+        && ngx_http_webcall_keep_ice_urls(s) != NGX_OK)
+    {
+        ngx_http_webcall_no_turn(s, "out of memory");
+        return "[]";
     }
 
     urls = s->ice_urls;
@@ -589,7 +642,7 @@ ngx_http_webcall_ice_servers(ngx_http_webcall_session_t *s,
         /* nginx -t refuses a list that cannot fit; only variables (a long
          * $host) can make one longer at run time. The message stays valid
          * with no server at all, and the log says why. */
-        ngx_log_error(NGX_LOG_ERR, s->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "webcall: the ICE servers of webcall_turn_urls, as "
                       "evaluated for this request, do not fit in %uz "
                       "bytes: the caller was offered none (make the URLs "
@@ -618,7 +671,7 @@ ngx_http_webcall_tell(ngx_http_webcall_session_t *s,
     /* deliver logs and counts what it cannot hand over */
     for (i = 0; i < ch->ntell; i++) {
         (void) ngx_http_webcall_deliver(s->zone, &ch->tell[i], frame, len,
-                                        0, s->request->connection->log);
+                                        0, s->connection->log);
     }
 }
 
@@ -645,7 +698,7 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
     len = sig::relay_length(text, from);
 
     buf = ngx_http_webcall_ws_scratch_frame(len, &h,
-                                            s->request->connection->log);
+                                            s->connection->log);
     if (buf == NULL) {
         return;
     }
@@ -656,7 +709,7 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
         return;
     }
 
-    ngx_log_debug8(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+    ngx_log_debug8(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: relay %*s, room %*s, %*s to %*s",
                    sig::type_name(m.type).size(), sig::type_name(m.type).data(),
                    sizeof(s->room_fp), s->room_fp,
@@ -664,7 +717,7 @@ ngx_http_webcall_relay(ngx_http_webcall_session_t *s,
                    m.to.view().size(), m.to.view().data());
 
     if (ngx_http_webcall_deliver(s->zone, &to, buf, h + len, 0,
-                                 s->request->connection->log)
+                                 s->connection->log)
         == NGX_OK)
     {
         if (to.pid == ngx_pid) {
@@ -712,7 +765,7 @@ ngx_http_webcall_bye(ngx_http_webcall_session_t *s) noexcept
                                 &ch);
     s->left = 1;
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: bye, room %*s, peer %*s",
                    sizeof(s->room_fp), s->room_fp,
                    (size_t) NGX_HTTP_WEBCALL_PEER_ID, s->peer_id);
@@ -770,7 +823,7 @@ ngx_http_webcall_beacon(ngx_http_webcall_session_t *s, const sig::beacon &b)
         ngx_http_webcall_add(s->zone, &st->reconnects, b.reconnects);
     }
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->request->connection->log, 0,
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: beacon, room %*s: %s %uD ms",
                    sizeof(s->room_fp), s->room_fp,
                    b.phase == sig::beacon_phase::setup ? "setup" : "recovery",

@@ -6,12 +6,16 @@
  * gave, and frames go out through the send queue
  * (ngx_http_webcall_ws_send.cpp).
  *
- * Memory per connection: the session in the request pool; a message buffer
- * and a send buffer only once they were needed (a send buffer grows to
- * webcall_ws_send_queue at most, then the reader is too slow and is
- * closed). Reads go into one per-process buffer, since every read pass is
- * consumed whole (payload is copied out as it is parsed): no per-message
- * allocation.
+ * Memory per connection: the session (with its frame parser) in one block
+ * of its own; a message buffer and a send buffer only once they were
+ * needed (a send buffer grows to webcall_ws_send_queue at most, then the
+ * reader is too slow and is closed). Reads go into one per-process buffer,
+ * since every read pass is consumed whole (payload is copied out as it is
+ * parsed): no per-message allocation.
+
+ *
+ * A joined session is detached from its HTTP request
+ * (ngx_http_webcall_ws_detach.cpp).
  */
 
 #include "ngx_http_webcall_ws.h"
@@ -41,7 +45,10 @@ static u_char              ngx_http_webcall_read_buf[NGX_HTTP_WEBCALL_READ_BUF];
 static ngx_int_t ngx_http_webcall_tcp_nodelay(ngx_http_request_t *r)
     noexcept;
 static void ngx_http_webcall_session_cleanup(void *data) noexcept;
+static void ngx_http_webcall_session_free(void *data) noexcept;
 static void ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept;
+static void ngx_http_webcall_ws_receive(ngx_http_webcall_session_t *s)
+    noexcept;
 static ngx_int_t ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s,
     u_char *p, size_t n) noexcept;
 static ngx_int_t ngx_http_webcall_ws_spill(ngx_http_webcall_session_t *s)
@@ -66,6 +73,9 @@ ngx_http_webcall_ws_init(void) noexcept
                     &ngx_http_webcall_sessions_sentinel,
                     ngx_rbtree_insert_value);
     ngx_http_webcall_next_session = 1;
+
+    ngx_http_webcall_ws_detach_init();
+
 }
 
 
@@ -218,33 +228,61 @@ ngx_http_webcall_ws_start(ngx_http_request_t *r,
     const ngx_http_webcall_ws_events_t *events, void *data) noexcept
 {
     ngx_http_webcall_session_t  *s;
-    ngx_http_cleanup_t          *cln;
+    ngx_http_webcall_attach_t   *a;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_connection_t            *c;
     webcall::rate::config        rates;
     u_char                       head[160], *p;
 
     c = r->connection;
 
+    /* the parser right after the session, in the same block; it holds no
+     * resources, so it is freed with the block without a destructor */
+    static_assert(std::is_trivially_destructible_v<ws::parser>);
+    static_assert(sizeof(ngx_http_webcall_session_t) % alignof(ws::parser)
+                  == 0);
+
     s = (ngx_http_webcall_session_t *)
-            ngx_pcalloc(r->pool, sizeof(ngx_http_webcall_session_t));
+            ngx_alloc(sizeof(ngx_http_webcall_session_t) + sizeof(ws::parser),
+                      c->log);
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = (u_char *) ngx_palloc(r->pool, sizeof(ws::parser));
-    cln = ngx_http_cleanup_add(r, 0);
-    if (p == NULL || cln == NULL) {
+    ngx_memzero(s, sizeof(ngx_http_webcall_session_t));
+
+    a = (ngx_http_webcall_attach_t *)
+            ngx_pcalloc(r->pool, sizeof(ngx_http_webcall_attach_t));
+    if (a != NULL) {
+        a->free = ngx_pool_cleanup_add(r->pool, 0);
+    }
+
+    if (a == NULL || a->free == NULL) {
+        ngx_free(s);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the parser holds no resources: the pool frees it without a dtor */
-    static_assert(std::is_trivially_destructible_v<ws::parser>);
-    s->parser = new (p) ws::parser(conf->max_message);
+    /* from here the request's pool frees the session, until detached */
+    a->free->handler = ngx_http_webcall_session_free;
+    a->free->data = s;
 
+    a->cleanup = ngx_http_cleanup_add(r, 0);
+    if (a->cleanup == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->parser = new (s + 1) ws::parser(conf->max_message);
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    s->connection = c;
     s->request = r;
+    s->attach = a;
     s->conf = conf;
     s->zone = conf->signal_zone;
     s->events = events;
+    s->send_timeout = clcf->send_timeout;
     s->node.key = (ngx_rbtree_key_t) ngx_http_webcall_next_session++;
 
     rates.messages = {(uint32_t) conf->rate_messages,
@@ -260,8 +298,12 @@ ngx_http_webcall_ws_start(ngx_http_request_t *r,
     s->closing.data = s;
     s->closing.log = c->log;
 
-    cln->handler = ngx_http_webcall_session_cleanup;
-    cln->data = s;
+    a->detach.handler = ngx_http_webcall_ws_detached;
+    a->detach.data = s;
+    a->detach.log = c->log;
+
+    a->cleanup->handler = ngx_http_webcall_session_cleanup;
+    a->cleanup->data = s;
 
     /* found by the event handlers here, not through r->cleanup, which
      * nginx empties when it terminates the request */
@@ -328,6 +370,8 @@ ngx_http_webcall_ws_start(ngx_http_request_t *r,
 }
 
 
+/* The session's end, as the request's cleanup (nginx terminating it) or
+ * from ngx_http_webcall_ws_finish once detached. Its memory stays. */
 static void
 ngx_http_webcall_session_cleanup(void *data) noexcept
 {
@@ -336,7 +380,7 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
     u_char                       frame[127];
     size_t                       len;
 
-    c = s->request->connection;
+    c = s->connection;
     s->done = 1;
 
     /* shutdown or reload: one best-effort "going away" so the client comes
@@ -363,6 +407,11 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
         ngx_delete_posted_event(&s->ping);
     }
 
+    /* a detach asked for, and now never needed */
+    if (s->attach != NULL && s->attach->detach.posted) {
+        ngx_delete_posted_event(&s->attach->detach);
+    }
+
     ngx_rbtree_delete(&ngx_http_webcall_sessions, &s->node);
     ngx_http_webcall_connections(s->zone, -1);
 
@@ -373,22 +422,69 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
 }
 
 
+/* The request's pool is destroyed: a session still attached goes with it. */
+static void
+ngx_http_webcall_session_free(void *data) noexcept
+{
+    ngx_free(data);
+}
+
+
+/* Reads while the request is there (nginx's request handler calls it). */
 static void
 ngx_http_webcall_ws_read(ngx_http_request_t *r) noexcept
 {
     ngx_http_webcall_session_t  *s;
-    ngx_connection_t            *c;
-    ssize_t                      n;
-    u_char                      *p;
-    size_t                       len;
 
     s = (ngx_http_webcall_session_t *)
             ngx_http_get_module_ctx(r, ngx_http_webcall_module);
-    c = r->connection;
 
     if (s == NULL || s->done) {
         return;
     }
+
+    ngx_http_webcall_ws_receive(s);
+}
+
+
+/* Reads once detached: the connection's own handler. */
+void
+ngx_http_webcall_ws_read_event(ngx_event_t *rev) noexcept
+{
+    ngx_connection_t            *c = (ngx_connection_t *) rev->data;
+    ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) c->data;
+
+    if (c->close) {
+        /* graceful shutdown closes idle connections: "going away"; and at
+         * once, for a worker with no timers left exits before it would run
+         * posted events again */
+        ngx_http_webcall_ws_finish(s);
+
+        if (s->closing.posted) {
+            ngx_delete_posted_event(&s->closing);
+            ngx_http_webcall_ws_release(&s->closing);
+        }
+
+        return;
+    }
+
+    if (s->done) {
+        return;
+    }
+
+    ngx_http_webcall_ws_receive(s);
+}
+
+
+static void
+ngx_http_webcall_ws_receive(ngx_http_webcall_session_t *s) noexcept
+{
+    ngx_connection_t  *c;
+    ssize_t            n;
+    u_char            *p;
+    size_t             len;
+
+    c = s->connection;
 
     if (s->pending != NULL) {
         p = s->pending;
@@ -501,7 +597,7 @@ ngx_http_webcall_ws_input(ngx_http_webcall_session_t *s, u_char *p, size_t n)
             return NGX_ERROR;
 
         case ws::event::error:
-            ngx_log_error(NGX_LOG_INFO, s->request->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "webcall: WebSocket protocol error: %s",
                           ws::to_string(st.err).data());
             ngx_http_webcall_ws_close(s, st.close_code, ws::to_string(st.err));
@@ -611,7 +707,7 @@ ngx_http_webcall_ws_copy(ngx_http_webcall_session_t *s, const u_char *data,
                                    (size_t) s->parser->max_message()));
         cap = ngx_max(cap, (size_t) 256);
 
-        buf = (u_char *) ngx_alloc(cap, s->request->connection->log);
+        buf = (u_char *) ngx_alloc(cap, s->connection->log);
         if (buf == NULL) {
             ngx_http_webcall_ws_close(s, NGX_HTTP_WEBCALL_WS_INTERNAL,
                                       "out of memory");
@@ -703,10 +799,20 @@ ngx_http_webcall_ws_finish(ngx_http_webcall_session_t *s) noexcept
     s->done = 1;
     r = s->request;
 
-    /* until nginx runs the posted termination, read nothing more */
-    r->read_event_handler = ngx_http_block_reading;
+    if (r != NULL) {
+        /* until nginx runs the posted termination, read nothing more */
+        r->read_event_handler = ngx_http_block_reading;
 
-    ngx_http_finalize_request(r, NGX_ERROR);
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    ngx_http_webcall_session_cleanup(s);
+
+    /* the connection and the session go once the callers up the stack are
+     * done with them */
+    s->closing.handler = ngx_http_webcall_ws_release;
+    ngx_post_event(&s->closing, &ngx_posted_events);
 }
 
 
@@ -715,9 +821,11 @@ ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept
 {
     ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
     ngx_connection_t            *c;
+    ngx_uint_t                   attached;
     u_char                       frame[2];
 
-    c = s->request->connection;
+    c = s->connection;
+    attached = s->request != NULL;
 
     if (s->events->tick(s) != NGX_OK) {
         /* the protocol closed it (no join in time) */
@@ -738,7 +846,10 @@ ngx_http_webcall_ping_handler(ngx_event_t *ev) noexcept
         }
     }
 
-    ngx_http_run_posted_requests(c);
+    /* an attached session's termination is a posted request */
+    if (attached) {
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 
@@ -747,10 +858,16 @@ ngx_http_webcall_closing_handler(ngx_event_t *ev) noexcept
 {
     ngx_http_webcall_session_t  *s = (ngx_http_webcall_session_t *) ev->data;
     ngx_connection_t            *c;
+    ngx_uint_t                   attached;
 
-    c = s->request->connection;
+    c = s->connection;
+    attached = s->request != NULL;
+
     ngx_http_webcall_ws_finish(s);
-    ngx_http_run_posted_requests(c);
+
+    if (attached) {
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 
@@ -760,13 +877,15 @@ ngx_http_webcall_ws_deliver(uint64_t session, const u_char *frame,
 {
     ngx_http_webcall_session_t  *s;
     ngx_connection_t            *c;
+    ngx_uint_t                   attached;
 
     s = ngx_http_webcall_session_find(session);
     if (s == NULL || s->done) {
         return;
     }
 
-    c = s->request->connection;
+    c = s->connection;
+    attached = s->request != NULL;
 
     if (close_code != 0) {
         s->events->kick(s, close_code);
@@ -775,5 +894,7 @@ ngx_http_webcall_ws_deliver(uint64_t session, const u_char *frame,
         (void) ngx_http_webcall_ws_send_frame(s, frame, len, NULL, 0, 0);
     }
 
-    ngx_http_run_posted_requests(c);
+    if (attached) {
+        ngx_http_run_posted_requests(c);
+    }
 }

@@ -17,12 +17,30 @@
 typedef struct ngx_http_webcall_ws_events_s  ngx_http_webcall_ws_events_t;
 
 
-/* One WebSocket connection, in the request pool. The transport owns the
- * first part; the protocol's own state (the room, the seat) stays in the
- * same struct at the end, which the transport never reads. */
+typedef struct ngx_http_webcall_attach_s  ngx_http_webcall_attach_t;
+
+
+/* What ties a session to its request until it is detached; in the
+ * request's pool, so it goes with the request. */
+struct ngx_http_webcall_attach_s {
+    ngx_event_t                    detach;
+    ngx_http_cleanup_t            *cleanup;       /* the session's end */
+    ngx_pool_cleanup_t            *free;          /* the session's memory */
+};
+
+
+/* One WebSocket connection, in memory of its own (not the request's pool):
+ * once the protocol is done with the HTTP request (the join), the request
+ * is freed and the session alone holds the connection (see "Detaching" in
+ * ngx_http_webcall_ws.cpp). The transport owns the first part; the
+ * protocol's own state (the room, the seat) stays in the same struct at
+ * the end, which the transport never reads. */
 typedef struct {
     ngx_rbtree_node_t              node;          /* key: session id */
+    ngx_connection_t              *connection;
+    /* until detached: the request, and what ties the session to it */
     ngx_http_request_t            *request;
+    ngx_http_webcall_attach_t     *attach;
     ngx_http_webcall_loc_conf_t   *conf;
     ngx_http_webcall_zone_t       *zone;
     const ngx_http_webcall_ws_events_t *events;
@@ -45,7 +63,11 @@ typedef struct {
     size_t                         out_last;
     size_t                         out_cap;
 
+    ngx_msec_t                     send_timeout;
+
     ngx_event_t                    ping;
+    /* the close handshake's deadline; then, once finished and detached,
+     * the posted release of the connection and the session */
     ngx_event_t                    closing;
 
     unsigned                       close_sent:1;
@@ -56,7 +78,9 @@ typedef struct {
 
     /* the signaling protocol's (ngx_http_webcall_signal.cpp) */
     webcall::room_token::room      room;
-    std::string_view              *ice_urls;      /* this request's own */
+    /* the ICE URLs as evaluated for this connection's request (they may
+     * hold variables: $host), copied into one block of its own */
+    std::string_view              *ice_urls;
     ngx_uint_t                     nice_urls;
     ngx_uint_t                     seat;
     u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
@@ -110,6 +134,10 @@ void ngx_http_webcall_ws_close(ngx_http_webcall_session_t *s, uint16_t code,
 void ngx_http_webcall_ws_deliver(uint64_t session, const u_char *frame,
     size_t len, uint16_t close_code) noexcept;
 void ngx_http_webcall_ws_finish(ngx_http_webcall_session_t *s) noexcept;
+/* The protocol is done with the HTTP request (its variables, its access
+ * log line): from the next turn of the event loop the session holds the
+ * connection alone and the request's memory is freed. */
+void ngx_http_webcall_ws_detach(ngx_http_webcall_session_t *s) noexcept;
 
 /* ngx_http_webcall_ws_send.cpp */
 ngx_int_t ngx_http_webcall_ws_send_text(ngx_http_webcall_session_t *s,
@@ -128,3 +156,11 @@ ngx_int_t ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
     ngx_uint_t force) noexcept;
 void ngx_http_webcall_ws_flush(ngx_http_webcall_session_t *s) noexcept;
 void ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept;
+void ngx_http_webcall_ws_write_event(ngx_event_t *wev) noexcept;
+void ngx_http_webcall_ws_read_event(ngx_event_t *rev) noexcept;
+
+/* ngx_http_webcall_ws_detach.cpp */
+void ngx_http_webcall_ws_detach_init(void) noexcept;
+/* the posted detach, and the posted release of a finished session */
+void ngx_http_webcall_ws_detached(ngx_event_t *ev) noexcept;
+void ngx_http_webcall_ws_release(ngx_event_t *ev) noexcept;

@@ -21,6 +21,8 @@ static size_t              ngx_http_webcall_joined_cap;
 static size_t              ngx_http_webcall_scratch_cap;
 
 
+static void ngx_http_webcall_ws_writable(ngx_http_webcall_session_t *s)
+    noexcept;
 static ngx_int_t ngx_http_webcall_join_pieces(const u_char *a, size_t alen,
     const u_char *b, size_t blen, ngx_log_t *log) noexcept;
 
@@ -80,7 +82,7 @@ ngx_http_webcall_ws_send_text(ngx_http_webcall_session_t *s,
 
     if (len == 0) {
         /* every reply is sized for its largest case: a bug, not a client */
-        ngx_log_error(NGX_LOG_ALERT, s->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
                       "webcall: a reply did not fit its buffer and was "
                       "not sent");
         return NGX_ERROR;
@@ -140,7 +142,7 @@ ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
         return NGX_DECLINED;
     }
 
-    c = s->request->connection;
+    c = s->connection;
     used = s->out_last - s->out_pos;
     need = alen + blen;
     sent = 0;
@@ -246,11 +248,10 @@ ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
 void
 ngx_http_webcall_ws_flush(ngx_http_webcall_session_t *s) noexcept
 {
-    ngx_http_core_loc_conf_t  *clcf;
     ngx_connection_t          *c;
     ssize_t                    n;
 
-    c = s->request->connection;
+    c = s->connection;
 
     if (s->done) {
         return;
@@ -273,12 +274,8 @@ ngx_http_webcall_ws_flush(ngx_http_webcall_session_t *s) noexcept
     }
 
     if (s->out_pos < s->out_last) {
-        clcf = (ngx_http_core_loc_conf_t *)
-                   ngx_http_get_module_loc_conf(s->request,
-                                                ngx_http_core_module);
-
         if (!c->write->timer_set) {
-            ngx_add_timer(c->write, clcf->send_timeout);
+            ngx_add_timer(c->write, s->send_timeout);
         }
 
         if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
@@ -306,17 +303,39 @@ ngx_http_webcall_ws_flush(ngx_http_webcall_session_t *s) noexcept
 }
 
 
+/* Writable while the request is there (nginx's request handler calls it). */
 void
 ngx_http_webcall_ws_write(ngx_http_request_t *r) noexcept
 {
     ngx_http_webcall_session_t  *s;
-    ngx_connection_t            *c;
 
     s = (ngx_http_webcall_session_t *)
             ngx_http_get_module_ctx(r, ngx_http_webcall_module);
-    c = r->connection;
 
-    if (s == NULL || s->done) {
+    if (s != NULL) {
+        ngx_http_webcall_ws_writable(s);
+    }
+}
+
+
+/* Writable once detached: the connection's own handler. */
+void
+ngx_http_webcall_ws_write_event(ngx_event_t *wev) noexcept
+{
+    ngx_connection_t  *c = (ngx_connection_t *) wev->data;
+
+    ngx_http_webcall_ws_writable((ngx_http_webcall_session_t *) c->data);
+}
+
+
+static void
+ngx_http_webcall_ws_writable(ngx_http_webcall_session_t *s) noexcept
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (s->done) {
         return;
     }
 

@@ -160,6 +160,52 @@ describe('one address opens thousands of signaling connections', () => {
     });
 });
 
+// A joined connection gives its HTTP request back (docs/architecture.md,
+// "Detaching"); limit_conn's count must stay with the connection.
+describe('limit_conn holds joined connections too', () => {
+    let ngx;
+    before(async () => { ngx = await startNginx({ workers: 2 }); });
+    after(() => ngx?.stop());
+
+    it('32 joined connections from 127.0.0.1 keep the 33rd out until one of them closes', { timeout: 60000 }, async () => {
+        const peers = [];
+        try {
+            for (let r = 0; r < 8; r++) {
+                const res = await request(ngx.base, '/api/rooms', { method: 'POST', json: { maxParticipants: 4 } });
+                assert.equal(res.status, 201, res.body);
+                for (let k = 0; k < 4; k++) {
+                    const p = await Peer.open(ngx.port, res.json.token);
+                    await p.join();
+                    peers.push(p);
+                }
+            }
+            // every one of them detached from its request by now
+            await sleep(200);
+            const { token } = await createRoom(ngx.base);
+            const refused = await RawWs.open(ngx.port, `/ws/${token}`);
+            assert.equal(refused.status, 429, 'the 33rd connection is refused');
+            refused.sock?.destroy();
+
+            peers.pop().drop();
+            const again = await waitFor(async () => {
+                const r = await RawWs.open(ngx.port, `/ws/${token}`);
+                if (r.status === 101) return r;
+                r.sock?.destroy();
+                return null;
+            }, 5000);
+            assert.equal(again.status, 101, 'a closed connection gives its place back');
+            again.sock?.destroy();
+        } finally {
+            for (const p of peers) p.drop();
+        }
+        // the access log has one line per joined connection, with its peer
+        const log = fs.readFileSync(`${ngx.dir}/access.log`, 'utf8');
+        const lines = log.split('\n').filter((l) => /"GET \/ws\/~[0-9a-f]{6} HTTP\/1.1" 101 .* peer=[1-9A-HJ-NP-Za-km-z]{8}$/.test(l));
+        assert.equal(lines.length, 32, log);
+        assert.doesNotMatch(ngx.errorLog(), /\[alert\]|\[crit\]|\[emerg\]/);
+    });
+});
+
 describe('per-client limits count an IPv6 client by its /64', () => {
     let ngx, port6;
     before(async () => {

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "base58.h"
+#include "json_scan.h"
 #include "utf8.h"
 
 namespace webcall::signal {
@@ -257,6 +258,50 @@ parse_result validate(const json_t* root) noexcept
     return r;
 }
 
+// validate() for a text the scanner accepted, when the message is one it
+// can decide alone: a relayed one, bye or ice-servers, with no escape in
+// what is read. nullopt: jansson's validate() decides.
+std::optional<parse_result> validate_scanned(const json::scan_result& s)
+    noexcept
+{
+    if (!s.object || json::find(s, "from"))
+        return failed(error::bad_message);
+    const json::member* t = json::find(s, "type");
+    if (!t || t->k != json::kind::string)
+        return failed(error::bad_message);
+    if (t->escaped)
+        return std::nullopt;
+    std::optional<msg_type> type;
+    for (const auto& n : type_names)
+        if (n.name == t->value)
+            type = n.type;
+    if (!type)
+        return failed(error::bad_message);
+    parse_result r;
+    r.msg.type = *type;
+    if (*type == msg_type::bye || *type == msg_type::ice_servers)
+        return r;
+    if (!is_relayed(*type))
+        return std::nullopt;          // join and beacon: jansson's
+    const json::member* to = json::find(s, "to");
+    if (!to || to->k != json::kind::string)
+        return failed(error::bad_message);
+    if (to->escaped)
+        return std::nullopt;
+    if (!valid_peer_ref(to->value) || !r.msg.to.assign(to->value))
+        return failed(error::bad_message);
+    if (*type == msg_type::candidate) {
+        const json::member* c = json::find(s, "candidate");
+        bool ok = c && (c->k == json::kind::object
+                        || (c->k == json::kind::literal && c->value == "null"));
+        return ok ? r : failed(error::bad_message);
+    }
+    // raw content that is not empty decodes to a string that is not
+    const json::member* sdp = json::find(s, "sdp");
+    bool ok = sdp && sdp->k == json::kind::string && !sdp->value.empty();
+    return ok ? r : failed(error::bad_message);
+}
+
 size_t skip_json_space(std::string_view s) noexcept
 {
     size_t i = 0;
@@ -361,6 +406,26 @@ std::string_view close_reason(close_code c) noexcept
 }
 
 parse_result parse_client(std::string_view text, size_t max_bytes) noexcept
+{
+    if (text.size() > max_bytes)
+        return failed(error::too_large);
+    if (text.empty())
+        return failed(error::bad_message);
+    // Nearly every message of a call is an offer, answer or candidate
+    // relayed as it came: one scan decides it, without building a tree.
+    json::scan_result scanned = json::scan(text);
+    if (scanned.v == json::verdict::reject)
+        return failed(error::bad_message);
+    if (scanned.v == json::verdict::accept) {
+        std::optional<parse_result> r = validate_scanned(scanned);
+        if (r)
+            return *r;
+    }
+    return parse_client_reference(text, max_bytes);
+}
+
+parse_result parse_client_reference(std::string_view text, size_t max_bytes)
+    noexcept
 {
     if (text.size() > max_bytes)
         return failed(error::too_large);

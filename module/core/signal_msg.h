@@ -138,6 +138,11 @@ struct parse_result {
 // Validates one client text frame. Longer than max_bytes is too_large;
 // everything else wrong is bad_message.
 parse_result parse_client(std::string_view text, size_t max_bytes) noexcept;
+// The same with jansson alone: parse_client takes a shortcut (json_scan.h)
+// for the messages of a call, and must always agree with this
+// (tests/fuzz/fuzz_json_scan.cpp).
+parse_result parse_client_reference(std::string_view text, size_t max_bytes)
+    noexcept;
 
 // Join must come first and only once.
 std::optional<error> check_order(bool joined, msg_type type) noexcept;

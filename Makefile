@@ -6,7 +6,11 @@
 #   make run        deps + build, then nginx (and coturn) on 127.0.0.1:$(PORT)
 #   make test       every suite; non-zero exit on any failure
 #   make fuzz       the fuzzers for longer (FUZZ_SECONDS each)
-#   make bench      signaling latency, throughput and memory per connection
+#   make bench      the signaling relay's speed and memory with a load
+#                   generator of our own (tests/bench/relay.bench.mjs;
+#                   BENCH_QUICK=1 for a short run, more in its header)
+#   make bench-signal  the older Node.js bench: relay latency, throughput
+#                   and memory per connection (tests/bench/signal.bench.mjs)
 #   make bench-recovery  recovery times after reloads, drops and restarts
 #                   (needs root for network namespaces; docs/benchmarks.md)
 #   make bench-setup  call setup time, the product against a bare WebRTC
@@ -51,7 +55,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        test-web test-networks bench bench-recovery bench-setup clean deb install
+        test-web test-networks bench bench-signal bench-recovery bench-setup \
+        clean deb install
 
 all: module web
 
@@ -171,8 +176,31 @@ e2e: all $(BUILD)/delayline
 test-networks: all $(BUILD)/delayline
 	NETWORK_RUNS=5 node --test tests/e2e/networks.test.mjs
 
+# The load generator and the floor it is compared with: optimised, no
+# sanitizers (they would measure the client, not the server). Only the codec
+# units it uses are linked, so work in progress elsewhere in module/core
+# cannot break the bench's build.
+BENCH_CORE   := module/core/ws_frame.cpp module/core/ws_handshake.cpp \
+                module/core/utf8.cpp
+BENCH_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -fno-exceptions \
+                  -fno-rtti -Imodule/core
+
+$(BUILD)/bench/loadgen: tests/bench/loadgen.cpp $(BENCH_CORE) $(CORE_HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) -o $@ $< $(BENCH_CORE) -levent -lcrypto
+
+$(BUILD)/bench/floor: tests/bench/floor.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# not part of `make test`: numbers, not pass/fail (docs/benchmarks.md).
+# The module only: the relay needs no web client (nor a rebuild of web/dist
+# under tests that may be serving it).
+bench: module $(BUILD)/bench/loadgen $(BUILD)/bench/floor
+	node tests/bench/relay.bench.mjs
+
 # not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
-bench: all
+bench-signal: all
 	node tests/bench/signal.bench.mjs
 
 # not part of `make test`: times, not pass/fail (docs/benchmarks.md)

@@ -9,6 +9,7 @@ apt_packages=(
     libnginx-mod-stream        # the TLS-on-443 multiplexer (webcall-stream.conf)
     build-essential libssl-dev libjansson-dev
     libcmocka-dev clang libclang-rt-14-dev   # unit tests and fuzzers
+    libevent-dev               # make bench: the load generator (tests/bench/loadgen.cpp)
     coturn                     # the TURN relay (and turnutils_uclient)
     chromium firefox-esr libnss3-tools       # end-to-end tests
     iproute2 nftables          # network namespaces in the browser tests

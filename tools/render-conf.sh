@@ -14,7 +14,8 @@
 #        webcall_turn_* lines in EXTRA_HTTP replace the shipped ones),
 #        ERROR_LOG_LEVEL (notice), LOG_TO_STDERR (0),
 #        LISTEN (the server's listen parameters: 127.0.0.1:PORT),
-#        SERVER_NAME (localhost)
+#        SERVER_NAME (localhost),
+#        WORKER_CONNECTIONS (4096; the benchmarks hold tens of thousands)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,7 +74,7 @@ $stderr_log
 ${EXTRA_MAIN:-}
 
 events {
-    worker_connections 4096;
+    worker_connections ${WORKER_CONNECTIONS:-4096};
 }
 
 http {

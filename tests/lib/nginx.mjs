@@ -125,6 +125,7 @@ async function render(dir, opts) {
         LOG_TO_STDERR: '0',
         LISTEN: opts.listen ?? '',
         SERVER_NAME: opts.serverName ?? '',
+        WORKER_CONNECTIONS: String(opts.workerConnections ?? 4096),
     };
     await execFileP('bash', [RENDER, dir], { env });
     if (opts.rateLimit === false) {
@@ -207,8 +208,9 @@ export async function nginxTest(conf) {
 // (top-level lines, e.g. a stream {} block),
 // rateLimit (true: the shipped limit_req on POST /api/rooms), errorLogLevel,
 // wsLocation (lines added inside the shipped `location /ws/ {}`, e.g.
-// 'webcall_ws_ping_interval 1s;'), allowAlerts (regexes: error log lines
-// matching one of them do not fail stop(), e.g. an expected
+// 'webcall_ws_ping_interval 1s;'), workerConnections (events {}; 4096),
+// allowAlerts (regexes: error log lines matching one of them do not fail
+// stop(), e.g. an expected
 // /worker process \d+ exited on signal 9/; stop({ allowAlerts }) adds more),
 // netns (run nginx inside this network namespace: `ip netns exec`), with
 // listen and serverName (the server's listen parameters and name), base

@@ -379,18 +379,27 @@ ngx_http_webcall_session_cleanup(void *data) noexcept
     ngx_connection_t            *c;
     u_char                       frame[127];
     size_t                       len;
+    ssize_t                      n;
 
     c = s->connection;
     s->done = 1;
 
     /* shutdown or reload: one best-effort "going away" so the client comes
-     * back with its resume secret to a new worker */
-    if (!s->close_sent && !c->error && !c->timedout
-        && s->out_pos == s->out_last)
-    {
-        len = ws::encode_close(frame, NGX_HTTP_WEBCALL_WS_GOING_AWAY,
-                               "going away");
-        (void) c->send(c, frame, len);
+     * back with its resume secret to a new worker; after the frames of
+     * this turn, if the socket takes them */
+    if (!s->close_sent && !c->error && !c->timedout) {
+        if (s->out_pos < s->out_last) {
+            n = c->send(c, s->out + s->out_pos, s->out_last - s->out_pos);
+            if (n > 0) {
+                s->out_pos += n;
+            }
+        }
+
+        if (s->out_pos == s->out_last) {
+            len = ws::encode_close(frame, NGX_HTTP_WEBCALL_WS_GOING_AWAY,
+                                   "going away");
+            (void) c->send(c, frame, len);
+        }
     }
 
     s->events->closed(s);
@@ -514,6 +523,13 @@ ngx_http_webcall_ws_receive(ngx_http_webcall_session_t *s) noexcept
                                       (size_t) n) != NGX_OK)
         {
             return;
+        }
+
+        /* the socket had less than the buffer holds: nginx's recv knows it
+         * is drained (and keeps ready for a pending FIN), so the recv that
+         * would only say EAGAIN is saved, one per wake-up */
+        if (!c->read->ready) {
+            break;
         }
     }
 

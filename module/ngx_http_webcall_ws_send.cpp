@@ -1,8 +1,12 @@
 /*
- * webcall: the WebSocket transport's sending side: frames go straight to the
- * socket, and only what the socket does not take is queued, up to
- * webcall_ws_send_queue. Relayed frames are built in one per-process
- * scratch buffer, so sending allocates nothing per message.
+ * webcall: the WebSocket transport's sending side. Frames are gathered per
+ * connection and written once the event loop has handled every event of
+ * its turn (c->write is posted): a burst of candidates read in one recv,
+ * or delivered from another worker's inbox, leaves in one send() instead
+ * of one per frame. The send buffer holds only that turn's frames and
+ * what the socket did not take, up to webcall_ws_send_queue, and is given
+ * back once written, so an idle connection holds none. Relayed frames are
+ * built in one per-process scratch buffer.
  */
 
 #include "ngx_http_webcall_ws.h"
@@ -14,17 +18,18 @@ namespace ws = webcall::ws;
 /* RFC 6455: a client that reads too slowly breaks our policy */
 #define NGX_HTTP_WEBCALL_WS_POLICY  1008
 
+/* a turn's frames for one connection past this go out at once */
+#define NGX_HTTP_WEBCALL_WS_BATCH   16384
+
 
 static u_char             *ngx_http_webcall_scratch;
-static u_char             *ngx_http_webcall_joined;
-static size_t              ngx_http_webcall_joined_cap;
 static size_t              ngx_http_webcall_scratch_cap;
 
 
 static void ngx_http_webcall_ws_writable(ngx_http_webcall_session_t *s)
     noexcept;
-static ngx_int_t ngx_http_webcall_join_pieces(const u_char *a, size_t alen,
-    const u_char *b, size_t blen, ngx_log_t *log) noexcept;
+static ngx_int_t ngx_http_webcall_ws_queue(ngx_http_webcall_session_t *s,
+    const u_char *a, size_t alen, const u_char *b, size_t blen) noexcept;
 
 
 size_t
@@ -95,100 +100,53 @@ ngx_http_webcall_ws_send_text(ngx_http_webcall_session_t *s,
 }
 
 
-static ngx_int_t
-ngx_http_webcall_join_pieces(const u_char *a, size_t alen, const u_char *b,
-    size_t blen, ngx_log_t *log) noexcept
-{
-    u_char  *buf;
-    size_t   cap;
-
-    if (alen + blen > ngx_http_webcall_joined_cap) {
-        cap = ngx_max(alen + blen, (size_t) 4096);
-        buf = (u_char *) ngx_alloc(cap, log);
-        if (buf == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_free(ngx_http_webcall_joined);
-        ngx_http_webcall_joined = buf;
-        ngx_http_webcall_joined_cap = cap;
-    }
-
-    ngx_memcpy(ngx_http_webcall_joined, a, alen);
-    ngx_memcpy(ngx_http_webcall_joined + alen, b, blen);
-
-    return NGX_OK;
-}
-
-
-/* Sends a frame (header and payload) straight to the socket when nothing
- * is queued, and queues only what the socket did not take. So an idle
- * connection holds no send buffer, and the common case copies nothing.
- * Past webcall_ws_send_queue the reader is too slow: it is closed rather
- * than buffered for without bound. Whatever fails here has already
- * finished or is closing the session, and logged what needs logging, so a
- * caller with nothing else to do may drop the result. */
+/* Queues a frame (header a, payload b) for the end of this turn of the
+ * event loop. At once instead: our close frame and the 101 (force, sent
+ * even when closing), and a turn's frames past NGX_HTTP_WEBCALL_WS_BATCH,
+ * so that a burst never waits in memory for the socket. What the socket
+ * does not take counts against webcall_ws_send_queue: past it the reader
+ * is too slow and is closed rather than buffered for without bound.
+ * Whatever fails here has already finished or is closing the session, and
+ * logged what needs logging, so a caller with nothing else to do may drop
+ * the result. */
 ngx_int_t
 ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
     const u_char *a, size_t alen, const u_char *b, size_t blen,
     ngx_uint_t force) noexcept
 {
     ngx_connection_t  *c;
-    ssize_t            n;
-    size_t             used, need, cap, sent;
-    u_char            *buf;
+    size_t             used;
 
     if (s->done || (s->close_sent && !force)) {
         return NGX_DECLINED;
     }
 
     c = s->connection;
+
+    if (ngx_http_webcall_ws_queue(s, a, alen, b, blen) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     used = s->out_last - s->out_pos;
-    need = alen + blen;
-    sent = 0;
 
-    if (used == 0 && c->write->ready) {
-        /* one write per frame: header and payload side by side in a
-         * per-process buffer (two writes would be two packets) */
-        if (blen > 0 && ngx_http_webcall_join_pieces(a, alen, b, blen, c->log)
-                        == NGX_OK)
-        {
-            a = ngx_http_webcall_joined;
-            alen = need;
-            b = NULL;
-            blen = 0;
-        }
+    if (force || used > NGX_HTTP_WEBCALL_WS_BATCH) {
+        ngx_http_webcall_ws_flush(s);
 
-        n = c->send(c, (u_char *) a, alen);
-        if (n == NGX_ERROR) {
-            c->error = 1;
-            ngx_http_webcall_ws_finish(s);
+        if (s->done) {
             return NGX_ERROR;
         }
 
-        if (n > 0) {
-            sent = (size_t) n;
-        }
+        used = s->out_last - s->out_pos;
 
-        if (sent == alen && blen > 0) {
-            n = c->send(c, (u_char *) b, blen);
-            if (n == NGX_ERROR) {
-                c->error = 1;
-                ngx_http_webcall_ws_finish(s);
-                return NGX_ERROR;
-            }
-
-            if (n > 0) {
-                sent += (size_t) n;
-            }
-        }
-
-        if (sent == need) {
-            return NGX_OK;
-        }
+    } else if (c->write->ready && !c->write->posted) {
+        /* written when the turn's events are all handled: once per
+         * connection however many frames it got; a full socket is written
+         * when it says it is writable again */
+        ngx_post_event(c->write, &ngx_posted_events);
+        return NGX_OK;
     }
 
-    if (!force && used + need - sent > s->conf->send_queue) {
+    if (!force && used > s->conf->send_queue) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "webcall: closing a client that reads too slowly "
                       "(%uz bytes queued)", used);
@@ -198,18 +156,34 @@ ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
         return NGX_DECLINED;
     }
 
-    if (s->out_cap - s->out_last < need - sent) {
+    return NGX_OK;
+}
+
+
+/* Appends a frame to the send buffer, growing it (at least doubled, and a
+ * burst's worth at once) when it does not fit. */
+static ngx_int_t
+ngx_http_webcall_ws_queue(ngx_http_webcall_session_t *s, const u_char *a,
+    size_t alen, const u_char *b, size_t blen) noexcept
+{
+    size_t   used, need, cap;
+    u_char  *buf;
+
+    used = s->out_last - s->out_pos;
+    need = alen + blen;
+
+    if (s->out_cap - s->out_last < need) {
         if (s->out_pos > 0) {
             ngx_memmove(s->out, s->out + s->out_pos, used);
             s->out_pos = 0;
             s->out_last = used;
         }
 
-        if (s->out_cap - s->out_last < need - sent) {
-            cap = ngx_max(s->out_cap * 2, used + need - sent);
-            cap = ngx_max(cap, (size_t) 1024);
+        if (s->out_cap - s->out_last < need) {
+            cap = ngx_max(s->out_cap * 2, used + need);
+            cap = ngx_max(cap, (size_t) 4096);
 
-            buf = (u_char *) ngx_alloc(cap, c->log);
+            buf = (u_char *) ngx_alloc(cap, s->connection->log);
             if (buf == NULL) {
                 return NGX_ERROR;
             }
@@ -226,20 +200,13 @@ ngx_http_webcall_ws_send_frame(ngx_http_webcall_session_t *s,
         }
     }
 
-    /* what the socket did not take: the rest of a, then of b */
-    if (sent < alen) {
-        ngx_memcpy(s->out + s->out_last, a + sent, alen - sent);
-        s->out_last += alen - sent;
-        sent = alen;
-    }
+    ngx_memcpy(s->out + s->out_last, a, alen);
+    s->out_last += alen;
 
     if (blen > 0) {
-        ngx_memcpy(s->out + s->out_last, b + (sent - alen),
-                   blen - (sent - alen));
-        s->out_last += blen - (sent - alen);
+        ngx_memcpy(s->out + s->out_last, b, blen);
+        s->out_last += blen;
     }
-
-    ngx_http_webcall_ws_flush(s);
 
     return NGX_OK;
 }

@@ -233,14 +233,10 @@ scanner::st scanner::value(kind& k, std::string_view& text, bool& escaped)
         s = literal();
         break;
     default:
-        if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) {
-            k = kind::number;
-            s = number();
-        } else if ((*p_ >= 'a' && *p_ <= 'z') || (*p_ >= 'A' && *p_ <= 'Z')) {
-            return st::reject;        // a word that is no literal
-        } else {
-            return st::reject;
-        }
+        if (*p_ != '-' && (*p_ < '0' || *p_ > '9'))
+            return st::reject;        // no value starts so
+        k = kind::number;
+        s = number();
         break;
     }
     text = std::string_view(start, static_cast<size_t>(p_ - start));

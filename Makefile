@@ -9,6 +9,10 @@
 #   make bench      the signaling relay's speed and memory with a load
 #                   generator of our own (tests/bench/relay.bench.mjs;
 #                   BENCH_QUICK=1 for a short run, more in its header)
+#   make bench-fleet  what one front holds in front of two nodes: idle
+#                   proxied connections, set-ups/s, relay CPU, against a
+#                   node alone (tests/bench/fleet.bench.mjs; BENCH_QUICK=1;
+#                   docs/scale-out.md)
 #   make bench-signal  the older Node.js bench: relay latency, throughput
 #                   and memory per connection (tests/bench/signal.bench.mjs)
 #   make bench-recovery  recovery times after reloads, drops and restarts
@@ -17,6 +21,7 @@
 #                   page (docs/benchmarks.md)
 #   make test-networks  calls across the simulated internet, 5 per pair of
 #                   networks: first-try count and setup p80 (root)
+#   make screenshots  the README's phone screenshot, from the phone test
 #   make deb        build/deb/libnginx-mod-http-webcall_<version>_<arch>.deb
 #   make install    without dpkg: module, client, snippets, TURN setup
 #                   (DESTDIR, PREFIX=/usr, SYSCONFDIR=/etc, NGX_MODULES)
@@ -55,8 +60,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 20
 
 .PHONY: all module web deps run test unit fuzz fuzz-short integration e2e \
-        test-web test-networks bench bench-signal bench-recovery bench-setup \
-        clean deb install
+        test-web test-networks bench bench-fleet bench-signal bench-recovery \
+        bench-setup clean deb install
 
 all: module web
 
@@ -176,6 +181,13 @@ e2e: all $(BUILD)/delayline
 test-networks: all $(BUILD)/delayline
 	NETWORK_RUNS=5 node --test tests/e2e/networks.test.mjs
 
+# The README's phone screenshot (docs/img/room-call-phone.png), taken by the
+# phone test from its call (make test leaves docs/ alone and writes its
+# screenshots to test-results/screenshots/ only).
+.PHONY: screenshots
+screenshots: all
+	WEBCALL_SCREENSHOTS=1 node --test tests/e2e/phone.test.mjs
+
 # The load generator and the floor it is compared with: optimised, no
 # sanitizers (they would measure the client, not the server). Only the codec
 # units it uses are linked, so work in progress elsewhere in module/core
@@ -198,6 +210,12 @@ $(BUILD)/bench/floor: tests/bench/floor.c Makefile
 # under tests that may be serving it).
 bench: module $(BUILD)/bench/loadgen $(BUILD)/bench/floor
 	node tests/bench/relay.bench.mjs
+
+# not part of `make test`: numbers, not pass/fail (docs/benchmarks.md,
+# docs/scale-out.md). The module and the load generator, as for bench; the
+# front is stock nginx.
+bench-fleet: module $(BUILD)/bench/loadgen
+	node tests/bench/fleet.bench.mjs
 
 # not part of `make test`: numbers, not pass/fail (docs/benchmarks.md)
 bench-signal: all

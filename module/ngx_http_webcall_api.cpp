@@ -426,7 +426,7 @@ ngx_http_webcall_api_create_body(ngx_http_request_t *r) noexcept
     reply_len = api::write_created({std::string_view(text, text_len),
                                     info.expires_at, 0,
                                     (unsigned) info.max_participants,
-                                    room.pin},
+                                    room.pin, {}},
                                    "/r/", std::string_view(owner, owner_len),
                                    reply, sizeof(reply),
                                    std::string_view(pass, pass_len));
@@ -454,6 +454,20 @@ ngx_http_webcall_api_verify(ngx_http_request_t *r,
     }
 
     return NGX_DECLINED;
+}
+
+
+/* Which node of a fleet answers: the zone's random id. A call that moved
+ * to another node when its own died compares it with its welcome's, to
+ * go home when that node is back. Node ids are base58 (no escaping). */
+static std::string_view
+ngx_http_webcall_api_node(ngx_http_request_t *r) noexcept
+{
+    ngx_http_webcall_zone_t  *zone;
+
+    zone = ngx_http_webcall_api_zone(r);
+    return std::string_view((const char *) zone->sh->node,
+                            NGX_HTTP_WEBCALL_PEER_ID);
 }
 
 
@@ -489,7 +503,8 @@ ngx_http_webcall_api_get(ngx_http_request_t *r, ngx_str_t *text) noexcept
 
     len = api::write_room({tv, info.expires_at,
                            (unsigned) info.participants,
-                           (unsigned) info.max_participants, room.pin},
+                           (unsigned) info.max_participants, room.pin,
+                           ngx_http_webcall_api_node(r)},
                           reply, sizeof(reply));
 
     return ngx_http_webcall_api_send(r, NGX_HTTP_OK, reply, len);

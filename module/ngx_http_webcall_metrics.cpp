@@ -52,6 +52,11 @@ static const ngx_http_webcall_counter_t  ngx_http_webcall_counters[] = {
       "change)." },
     { NGX_HTTP_WEBCALL_JOINS_RESUMED, "webcall_joins_total", "kind",
       "resume", NULL },
+    { NGX_HTTP_WEBCALL_JOINS_RESTORED, "webcall_joins_total", "kind",
+      "ticket", NULL },
+    { NGX_HTTP_WEBCALL_CANNOT_CALL, "webcall_cannot_call_total", NULL, NULL,
+      "Links opened in a browser that cannot make calls (no WebRTC): the "
+      "people in the room were told, and no seat was taken." },
     { NGX_HTTP_WEBCALL_LEAVES, "webcall_leaves_total", NULL, NULL,
       "Participants who left with bye (hang-up, closed tab)." },
     { NGX_HTTP_WEBCALL_GRACE_EXPIRED, "webcall_grace_expired_total", NULL,
@@ -127,6 +132,7 @@ static const struct {
     { sig::error::room_ended, "ended" },
     { sig::error::pin_required, "pin-required" },
     { sig::error::server_error, "server-error" },
+    { sig::error::bad_ticket, "bad-ticket" },
 };
 
 

@@ -109,6 +109,8 @@ typedef enum {
     NGX_HTTP_WEBCALL_ROOMS_ENDED,
     NGX_HTTP_WEBCALL_JOINS_NEW,
     NGX_HTTP_WEBCALL_JOINS_RESUMED,
+    NGX_HTTP_WEBCALL_JOINS_RESTORED,    /* from a seat ticket: the room
+                                           moved here from another node */
     NGX_HTTP_WEBCALL_LEAVES,
     NGX_HTTP_WEBCALL_GRACE_EXPIRED,
     NGX_HTTP_WEBCALL_RELAYED_LOCAL,
@@ -129,10 +131,11 @@ typedef enum {
     NGX_HTTP_WEBCALL_PIN_LOCKED,
     NGX_HTTP_WEBCALL_PIN_LOCKOUTS,
     NGX_HTTP_WEBCALL_PIN_NO_PASS,
+    NGX_HTTP_WEBCALL_CANNOT_CALL,
     NGX_HTTP_WEBCALL_NSTATS
 } ngx_http_webcall_stat_e;
 
-#define NGX_HTTP_WEBCALL_NERRORS  10    /* >= the codes of signal::error */
+#define NGX_HTTP_WEBCALL_NERRORS  11    /* >= the codes of signal::error */
 
 #define NGX_HTTP_WEBCALL_BUCKETS  10    /* webcall::quality bounds, + Inf */
 
@@ -160,6 +163,9 @@ typedef struct {
     ngx_queue_t                   used;       /* entered and empty; LRU */
     ngx_uint_t                    rooms;
     ngx_uint_t                    generation; /* +1 on every reload */
+    /* which node this is, random when the zone is made (a start), so
+     * that callers can tell two nodes of a fleet apart */
+    u_char                        node[NGX_HTTP_WEBCALL_PEER_ID];
     time_t                        full_logged;
     ngx_queue_t                   grace;      /* seats, by grace_until */
     ngx_rbtree_t                  ended;      /* rooms ended for good */
@@ -265,6 +271,17 @@ typedef struct {
     ngx_uint_t                    max_participants;
     u_char                        id[NGX_HTTP_WEBCALL_PEER_ID];
     u_char                        resume[NGX_HTTP_WEBCALL_RESUME];
+    /* in: a verified seat ticket's claim; out: restored (a seat given
+     * back from it), ticket_held (an older ticket, ignored), the seat's
+     * serial for its next ticket, and whether the room moved here */
+    ngx_uint_t                    has_ticket;
+    ngx_uint_t                    ticket_seat;
+    uint32_t                      ticket_serial;
+    u_char                        ticket_id[NGX_HTTP_WEBCALL_PEER_ID];
+    ngx_uint_t                    restored;
+    ngx_uint_t                    ticket_held;
+    uint32_t                      serial;
+    ngx_uint_t                    moved;
     ngx_uint_t                    npeers;
     u_char                        peers[NGX_HTTP_WEBCALL_SEATS]
                                        [NGX_HTTP_WEBCALL_PEER_ID];
@@ -302,6 +319,9 @@ ngx_int_t ngx_http_webcall_room_visit(ngx_http_webcall_zone_t *zone,
 ngx_http_webcall_room_t *ngx_http_webcall_room_find(
     ngx_http_webcall_zone_t *zone, const webcall::room_token::room *token,
     time_t now) noexcept;
+ngx_http_webcall_room_t *ngx_http_webcall_room_peek(
+    ngx_http_webcall_zone_t *zone, const webcall::room_token::room *token)
+    noexcept;
 void ngx_http_webcall_room_requeue(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, time_t now) noexcept;
 ngx_uint_t ngx_http_webcall_zone_full(ngx_http_webcall_zone_t *zone) noexcept;
@@ -345,6 +365,9 @@ void ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, const u_char *resume,
     const ngx_http_webcall_target_t *me, uint32_t grace_ms,
     ngx_http_webcall_change_t *ch) noexcept;
+void ngx_http_webcall_seat_knock(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_http_webcall_change_t *ch)
+    noexcept;
 void ngx_http_webcall_seat_leave(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *token, ngx_uint_t seat,
     uint64_t session, ngx_uint_t bye, ngx_http_webcall_change_t *ch)

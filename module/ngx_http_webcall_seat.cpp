@@ -192,6 +192,10 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     }
     ngx_memcpy(req.new_id, ch->id, NGX_HTTP_WEBCALL_PEER_ID);
     ngx_memcpy(req.new_resume, ch->resume, NGX_HTTP_WEBCALL_RESUME);
+    req.has_ticket = ch->has_ticket != 0;
+    req.ticket_seat = (uint8_t) ch->ticket_seat;
+    req.ticket_serial = ch->ticket_serial;
+    ngx_memcpy(req.ticket_id, ch->ticket_id, NGX_HTTP_WEBCALL_PEER_ID);
 
     now = ngx_time();
 
@@ -212,11 +216,17 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
 
     ch->max_participants = room->table.max_participants;
 
+    req.room_entered = room->entered != 0;
     r = seats::join(room->table, req);
+    ch->ticket_held = r.ticket_held && !r.ticket_freed;
 
     switch (r.what) {
     case seats::verdict::seated:
         room->entered = 1;
+        break;
+    case seats::verdict::restored:
+        room->entered = 1;
+        ch->restored = 1;
         break;
     case seats::verdict::resumed:
         ch->resumed = 1;
@@ -241,11 +251,41 @@ ngx_http_webcall_seat_join(ngx_http_webcall_zone_t *zone,
     ch->seat = r.seat;
     ngx_memcpy(ch->id, seat->id, NGX_HTTP_WEBCALL_PEER_ID);
     ngx_memcpy(ch->resume, seat->resume, NGX_HTTP_WEBCALL_RESUME);
+    ch->serial = seat->serial;
+    ch->moved = room->table.moved;
     ngx_http_webcall_seat_others(room, r.seat, ch);
 
     ngx_http_webcall_room_requeue(zone, room, now);
 
 done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* A browser that cannot make calls tells whoever is in the room and takes
+ * no seat: where the live seats' connections are, into ch->tell. ch->rc is
+ * NGX_ABORT for an ended room. */
+void
+ngx_http_webcall_seat_knock(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token, ngx_http_webcall_change_t *ch)
+    noexcept
+{
+    ngx_http_webcall_room_t  *room;
+
+    ch->rc = NGX_OK;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (ngx_http_webcall_ended_locked(zone, token->id, ngx_time())) {
+        ch->rc = NGX_ABORT;
+
+    } else {
+        room = ngx_http_webcall_room_peek(zone, token);
+        if (room != NULL) {
+            ngx_http_webcall_seat_others(room, NGX_HTTP_WEBCALL_SEATS, ch);
+        }
+    }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }

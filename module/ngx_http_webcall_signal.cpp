@@ -11,6 +11,7 @@
 #include "ngx_http_webcall_ws.h"
 
 #include "base58.h"
+#include "seat_ticket.h"
 #include "signal_msg.h"
 #include "call_quality.h"
 #include "prom_text.h"
@@ -20,6 +21,7 @@
 
 
 namespace sig = webcall::signal;
+namespace seat_ticket = webcall::seat_ticket;
 
 
 #define NGX_HTTP_WEBCALL_REPLY       2048
@@ -53,6 +55,8 @@ static void ngx_http_webcall_beacon(ngx_http_webcall_session_t *s,
     const sig::beacon &b) noexcept;
 static void ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s)
     noexcept;
+static void ngx_http_webcall_cannot_call(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m) noexcept;
 static ngx_http_webcall_main_conf_t *ngx_http_webcall_wmcf(void) noexcept;
 static ngx_int_t ngx_http_webcall_keep_ice_urls(
     ngx_http_webcall_session_t *s) noexcept;
@@ -322,10 +326,54 @@ ngx_http_webcall_message(ngx_http_webcall_session_t *s, ngx_uint_t is_text,
     case sig::msg_type::beacon:
         ngx_http_webcall_beacon(s, res.msg.beacon);
         break;
+    case sig::msg_type::cannot_call:
+        ngx_http_webcall_cannot_call(s, res.msg);
+        break;
     default:
         ngx_http_webcall_relay(s, res.msg, text);
         break;
     }
+}
+
+
+/* Somebody opened the link in a browser that cannot make calls: instead of
+ * a seat, the people in the room get {"type":"cannot-call"}, so that
+ * nobody waits for a call that can never connect, and the connection
+ * closes. A PIN room tells only those who have its pass. */
+static void
+ngx_http_webcall_cannot_call(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m) noexcept
+{
+    ngx_http_webcall_change_t  ch;
+    u_char                     frame[64];
+    char                       text[32];
+    size_t                     len;
+
+    if (s->room.pin
+        && !webcall::room_token::pass_matches(
+               ngx_http_webcall_wmcf()->token_key, s->room.id,
+               m.pass.view()))
+    {
+        ngx_http_webcall_send_error(s, sig::error::pin_required);
+        return;
+    }
+
+    ngx_memzero(&ch, sizeof(ch));
+    ngx_http_webcall_seat_knock(s->zone, &s->room, &ch);
+
+    if (ch.rc == NGX_ABORT) {
+        ngx_http_webcall_send_error(s, sig::error::room_ended);
+        return;
+    }
+
+    ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_CANNOT_CALL);
+
+    len = sig::build_cannot_call(text, sizeof(text));
+    len = ngx_http_webcall_ws_frame(frame, sizeof(frame), text, len);
+    ngx_http_webcall_tell(s, &ch, frame, len);
+
+    ngx_http_webcall_ws_close(s, (uint16_t) sig::close_code::normal,
+                              "cannot-call");
 }
 
 
@@ -350,6 +398,61 @@ ngx_http_webcall_random_id(u_char *id) noexcept
 }
 
 
+/* The seat ticket of a join, checked against its room and resume secret:
+ * a claim for ngx_http_webcall_seat_join, or the refusal to tell. */
+static seat_ticket::verdict
+ngx_http_webcall_join_ticket(ngx_http_webcall_session_t *s,
+    const sig::client_msg &m, const u_char *resume,
+    ngx_http_webcall_change_t *ch) noexcept
+{
+    seat_ticket::claim    c;
+    seat_ticket::verdict  v;
+
+    if (resume == NULL) {
+        /* its MAC covers the resume secret that must come with it */
+        return seat_ticket::verdict::malformed;
+    }
+
+    v = seat_ticket::verify(ngx_http_webcall_wmcf()->token_key, s->room.id,
+                            resume, m.ticket.view(), (uint32_t) ngx_time(),
+                            &c);
+    if (v != seat_ticket::verdict::ok) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "webcall: seat ticket refused (%s) in room %*s: "
+                      "joining as a new participant",
+                      seat_ticket::code(v).data(), sizeof(s->room_fp),
+                      s->room_fp);
+        return v;
+    }
+
+    ch->has_ticket = 1;
+    ch->ticket_seat = c.seat;
+    ch->ticket_serial = c.serial;
+    ngx_memcpy(ch->ticket_id, c.id, NGX_HTTP_WEBCALL_PEER_ID);
+    return v;
+}
+
+
+/* The seat ticket for the session's seat as it is now, into out
+ * (seat_ticket::text_len); empty if it cannot be made. */
+static std::string_view
+ngx_http_webcall_ticket(ngx_http_webcall_session_t *s, char *out,
+    size_t cap) noexcept
+{
+    seat_ticket::claim  c;
+    size_t              len;
+
+    ngx_memcpy(c.id, s->peer_id, NGX_HTTP_WEBCALL_PEER_ID);
+    c.seat = (uint8_t) s->seat;
+    c.serial = s->serial;
+    c.expires = (uint32_t) ngx_time() + seat_ticket::lifetime;
+
+    len = seat_ticket::mint(ngx_http_webcall_wmcf()->token_key, s->room.id,
+                            c, s->resume, out, cap);
+    return std::string_view(out, len);
+}
+
+
 static void
 ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     const sig::client_msg &m) noexcept
@@ -359,10 +462,12 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     ngx_http_webcall_target_t   me;
     std::string_view            peers[NGX_HTTP_WEBCALL_SEATS];
     sig::welcome                w;
+    seat_ticket::verdict        ticket;
     u_char                      resume[NGX_HTTP_WEBCALL_RESUME];
     u_char                      frame[NGX_HTTP_WEBCALL_REPLY];
     char                        text[NGX_HTTP_WEBCALL_REPLY];
     char                        secret[32];
+    char                        tbuf[seat_ticket::text_len];
     char                        ice[NGX_HTTP_WEBCALL_ICE_JSON];
     const u_char               *want;
     size_t                      len, slen;
@@ -385,6 +490,13 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
                                          sizeof(resume)))
     {
         want = resume;
+    }
+
+    /* a seat held on another node of the fleet, that this one may not
+     * know: used only if the resume secret finds no seat here */
+    ticket = seat_ticket::verdict::ok;
+    if (!m.ticket.empty()) {
+        ticket = ngx_http_webcall_join_ticket(s, m, want, &ch);
     }
 
     /* a PIN room seats nobody new without the pass its PIN earned
@@ -427,17 +539,33 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
         return;
     }
 
+    /* not fatal: the caller is seated as new, and the page may say so */
+    if (ticket != seat_ticket::verdict::ok) {
+        ngx_http_webcall_send_error(s, sig::error::bad_ticket,
+                                    seat_ticket::describe(ticket));
+    } else if (ch.ticket_held) {
+        ngx_http_webcall_send_error(s, sig::error::bad_ticket,
+                                    "the seat ticket is older than its "
+                                    "seat's latest: joined as a new "
+                                    "participant");
+    }
+
     s->joined = 1;
     s->seat = ch.seat;
-    ngx_http_webcall_count(s->zone, ch.resumed ? NGX_HTTP_WEBCALL_JOINS_RESUMED
-                                               : NGX_HTTP_WEBCALL_JOINS_NEW);
+    s->serial = ch.serial;
+    ngx_memcpy(s->resume, ch.resume, NGX_HTTP_WEBCALL_RESUME);
+    ngx_http_webcall_count(s->zone,
+                           ch.restored ? NGX_HTTP_WEBCALL_JOINS_RESTORED
+                           : ch.resumed ? NGX_HTTP_WEBCALL_JOINS_RESUMED
+                                        : NGX_HTTP_WEBCALL_JOINS_NEW);
 
     ngx_log_debug7(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
                    "webcall: join room %*s: peer %*s, seat %ui, %s, "
                    "%ui others",
                    sizeof(s->room_fp), s->room_fp,
                    (size_t) NGX_HTTP_WEBCALL_PEER_ID, ch.id, ch.seat,
-                   ch.resumed ? "resumed" : "new", ch.npeers);
+                   ch.restored ? "restored" : ch.resumed ? "resumed" : "new",
+                   ch.npeers);
     ngx_memcpy(s->peer_id, ch.id, NGX_HTTP_WEBCALL_PEER_ID);
 
     for (i = 0; i < ch.npeers; i++) {
@@ -463,11 +591,17 @@ ngx_http_webcall_join(ngx_http_webcall_session_t *s,
     w.ice_servers_json = ngx_http_webcall_ice_servers(s, w.id, ice,
                                                       sizeof(ice));
     w.max_participants = (unsigned) ch.max_participants;
+    w.ticket = ngx_http_webcall_ticket(s, tbuf, sizeof(tbuf));
+    w.node = std::string_view((const char *) s->zone->sh->node,
+                              NGX_HTTP_WEBCALL_PEER_ID);
+    w.moved = ch.moved != 0;
 
     len = sig::build_welcome(text, sizeof(text), w);
     (void) ngx_http_webcall_ws_send_text(s, text, len);
 
-    len = sig::build_peer_joined(text, sizeof(text), w.id, ch.resumed);
+    /* a seat given back from a ticket is somebody the others knew */
+    len = sig::build_peer_joined(text, sizeof(text), w.id,
+                                 ch.resumed || ch.restored);
     len = ngx_http_webcall_ws_frame(frame, sizeof(frame), text, len);
     ngx_http_webcall_tell(s, &ch, frame, len);
 
@@ -741,6 +875,7 @@ ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s) noexcept
     std::string_view  ice;
     char              json[NGX_HTTP_WEBCALL_ICE_JSON];
     char              text[NGX_HTTP_WEBCALL_REPLY];
+    char              tbuf[seat_ticket::text_len];
     size_t            len;
 
     ice = ngx_http_webcall_ice_servers(s,
@@ -748,7 +883,10 @@ ngx_http_webcall_refresh_ice(ngx_http_webcall_session_t *s) noexcept
                                NGX_HTTP_WEBCALL_PEER_ID),
               json, sizeof(json));
 
-    len = sig::build_ice_servers(text, sizeof(text), ice);
+    /* a fresh seat ticket too: a long call's lasts another day */
+    len = sig::build_ice_servers(text, sizeof(text), ice,
+                                 ngx_http_webcall_ticket(s, tbuf,
+                                                         sizeof(tbuf)));
     (void) ngx_http_webcall_ws_send_text(s, text, len);
 }
 

@@ -84,6 +84,9 @@ typedef struct {
     ngx_uint_t                     nice_urls;
     ngx_uint_t                     seat;
     u_char                         peer_id[NGX_HTTP_WEBCALL_PEER_ID];
+    /* the seat's resume secret and serial, for its next seat ticket */
+    u_char                         resume[NGX_HTTP_WEBCALL_RESUME];
+    uint32_t                       serial;
     /* the room as logs name it ($webcall_room), never the token */
     u_char                         room_fp[
                                        webcall::log_redact::fingerprint_len];

@@ -9,7 +9,10 @@
 
 #include "ngx_http_webcall_module.h"
 
+#include "base58.h"
+
 #include <cstring>
+#include <openssl/rand.h>
 
 
 namespace policy = webcall::room_policy;
@@ -56,6 +59,25 @@ ngx_http_webcall_room_key(const u_char *id) noexcept
 }
 
 
+/* The node id: 8 base58 characters from a 16-byte draw (the shape of a
+ * peer id; only telling nodes apart depends on it). */
+static ngx_int_t
+ngx_http_webcall_node_id(u_char *id) noexcept
+{
+    u_char  r[16];
+
+    if (RAND_bytes(r, sizeof(r)) != 1) {
+        return NGX_ERROR;
+    }
+
+    for (size_t i = 0; i < NGX_HTTP_WEBCALL_PEER_ID; i++) {
+        id[i] = (u_char) webcall::base58::alphabet[r[i] % 58];
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
 {
@@ -93,6 +115,13 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
 
     ctx->sh = sh;
     ctx->shpool->data = sh;
+
+    if (ngx_http_webcall_node_id(sh->node) != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "webcall: the CSPRNG (RAND_bytes) failed to make the "
+                      "node id of webcall_zone \"%V\"", &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
 
     ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
                     ngx_http_webcall_rbtree_insert_value);
@@ -196,6 +225,16 @@ ngx_http_webcall_room_lookup(ngx_http_webcall_shctx_t *sh, const u_char *id)
                                       offsetof(ngx_http_webcall_room_t, id));
 
     return node != NULL ? ngx_http_webcall_room(node) : NULL;
+}
+
+
+/* The room's record if there is one; nothing is taken in. Called with
+ * the lock held. */
+ngx_http_webcall_room_t *
+ngx_http_webcall_room_peek(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *token) noexcept
+{
+    return ngx_http_webcall_room_lookup(zone->sh, token->id);
 }
 
 

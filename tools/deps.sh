@@ -12,6 +12,9 @@ apt_packages=(
     libevent-dev               # make bench: the load generator (tests/bench/loadgen.cpp)
     coturn                     # the TURN relay (and turnutils_uclient)
     chromium firefox-esr libnss3-tools       # end-to-end tests
+    webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb   # WebKit, the Safari engine:
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad   # MiniBrowser and its
+                               # mock camera, driven over WebDriver (webkit.test.mjs)
     iproute2 nftables          # network namespaces in the browser tests
     iptables libnetfilter-queue-dev  # the simulated internet's delay line
                                # (this kernel has no netem: tests/lib/delayline.c)

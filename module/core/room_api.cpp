@@ -328,10 +328,14 @@ write_room(const room_view &room, char *out, size_t cap) noexcept
 
     return finish(std::snprintf(out, cap,
                       "{\"token\":\"%.*s\",\"participants\":%u,"
-                      "\"maxParticipants\":%u,\"expiresAt\":\"%s\"%s}\n",
+                      "\"maxParticipants\":%u,\"expiresAt\":\"%s\"%s"
+                      "%s%.*s%s}\n",
                       (int) room.token.size(), room.token.data(),
                       room.participants, room.max_participants, when,
-                      room.pin ? ",\"pin\":true" : ""),
+                      room.pin ? ",\"pin\":true" : "",
+                      room.node.empty() ? "" : ",\"node\":\"",
+                      (int) room.node.size(), room.node.data(),
+                      room.node.empty() ? "" : "\""),
                   cap);
 }
 

@@ -69,6 +69,8 @@ struct room_view {
     unsigned         participants;
     unsigned         max_participants;
     bool             pin;           /* joiners need a PIN */
+    std::string_view node;          /* which node answers (empty: left
+                                       out); a moved call compares it */
 };
 
 // Reply bodies; each returns the length written, or 0 if cap is too small.

@@ -1,6 +1,7 @@
 // The seat state machine; see seats.h for the model.
 #include "seats.h"
 
+#include <cstdint>
 #include <cstring>
 #include <openssl/crypto.h>
 
@@ -82,6 +83,9 @@ take_back(table &t, size_t i, const join_request &r) noexcept
      * log) takes the seat over at most once, not for its life */
     std::memcpy(s.resume, r.new_resume, secret_len);
     sit(s, r);
+    if (s.serial < UINT32_MAX) {
+        s.serial++;
+    }
 
     return res;
 }
@@ -91,6 +95,105 @@ start_grace(seat &s, int64_t now_ms) noexcept
 {
     s.st = state::grace;
     s.grace_until = now_ms + s.grace_ms;
+}
+
+result
+seat_new(table &t, const join_request &r) noexcept
+{
+    size_t  i;
+
+    i = find_free(t);
+    if (i == none || t.participants >= t.max_participants) {
+        return answer(verdict::refused_full, none, t);
+    }
+
+    seat &s = t.seats[i];
+
+    std::memcpy(s.id, r.new_id, id_len);
+    std::memcpy(s.resume, r.new_resume, secret_len);
+    sit(s, r);
+    s.serial = 1;
+
+    t.participants++;
+    if (t.participants >= 2) {
+        t.had_call = true;
+    }
+
+    return answer(verdict::seated, i, t);
+}
+
+/* The held seat with this id, or none. */
+size_t
+find_id(const table &t, const uint8_t *id) noexcept
+{
+    for (size_t i = 0; i < max_seats; i++) {
+        if (t.seats[i].st != state::free
+            && std::memcmp(t.seats[i].id, id, id_len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return none;
+}
+
+/* A seat ticket's seat: taken back if held here under that id and the
+ * ticket is as new (a caller back from another node), else given back on
+ * a free seat (the room moved here). ticket_held for an older ticket. */
+result
+restore(table &t, const join_request &r) noexcept
+{
+    result  res;
+    size_t  i;
+
+    i = find_id(t, r.ticket_id);
+    if (i != none) {
+        if (r.ticket_serial < t.seats[i].serial) {
+            res = answer(verdict::refused_full, none, t);
+            res.ticket_held = true;
+            return res;
+        }
+        t.seats[i].serial = r.ticket_serial;
+        return take_back(t, i, r);
+    }
+
+    if (r.room_entered && !t.moved) {
+        /* its seat was freed here and the others told: a new participant,
+         * as a resume secret that finds nothing */
+        res = answer(verdict::refused_full, none, t);
+        res.ticket_held = true;
+        res.ticket_freed = true;
+        return res;
+    }
+
+    i = none;
+    if (r.ticket_seat < max_seats && r.ticket_seat < t.max_participants
+        && t.seats[r.ticket_seat].st == state::free)
+    {
+        i = r.ticket_seat;
+    } else {
+        i = find_free(t);
+    }
+
+    if (i == none || t.participants >= t.max_participants) {
+        return answer(verdict::refused_full, none, t);
+    }
+
+    seat &s = t.seats[i];
+
+    std::memcpy(s.id, r.ticket_id, id_len);
+    std::memcpy(s.resume, r.new_resume, secret_len);
+    sit(s, r);
+    s.serial = r.ticket_serial < UINT32_MAX ? r.ticket_serial + 1
+                                            : UINT32_MAX;
+
+    t.participants++;
+    t.moved = true;
+    if (t.participants >= 2) {
+        t.had_call = true;
+    }
+
+    return answer(verdict::restored, i, t);
 }
 
 }  // namespace
@@ -123,27 +226,29 @@ join(table &t, const join_request &r) noexcept
         }
     }
 
+    if (r.has_ticket) {
+        result  restored = restore(t, r);
+
+        if (!restored.ticket_held) {
+            return restored;
+        }
+        if (r.resume_only) {
+            restored.what = verdict::refused_resume_only;
+            return restored;
+        }
+        /* an old ticket of an id held here, or of a seat freed here: a new
+         * participant */
+        result  fresh = seat_new(t, r);
+        fresh.ticket_held = true;
+        fresh.ticket_freed = restored.ticket_freed;
+        return fresh;
+    }
+
     if (r.resume_only) {
         return answer(verdict::refused_resume_only, none, t);
     }
 
-    i = find_free(t);
-    if (i == none || t.participants >= t.max_participants) {
-        return answer(verdict::refused_full, none, t);
-    }
-
-    seat &s = t.seats[i];
-
-    std::memcpy(s.id, r.new_id, id_len);
-    std::memcpy(s.resume, r.new_resume, secret_len);
-    sit(s, r);
-
-    t.participants++;
-    if (t.participants >= 2) {
-        t.had_call = true;
-    }
-
-    return answer(verdict::seated, i, t);
+    return seat_new(t, r);
 }
 
 result

@@ -42,6 +42,9 @@ struct seat {
     uint8_t  beacons;       /* sent by its holder */
     uint8_t  id[id_len];
     uint8_t  resume[secret_len];
+    uint32_t serial;        /* counts the seat's secrets; its seat ticket
+                               carries it, so an older ticket than the
+                               seat's latest is known here */
 };
 
 struct table {
@@ -49,6 +52,8 @@ struct table {
     uint8_t  max_participants;  /* 2..max_seats, from the token */
     uint8_t  participants;      /* live and grace seats */
     bool     had_call;          /* two seats were held at once */
+    bool     moved;             /* a seat came back from a seat ticket:
+                                   the room moved here from another node */
 };
 
 static_assert(std::is_trivially_copyable_v<table>);
@@ -64,6 +69,18 @@ struct join_request {
      * seat's new secret */
     uint8_t  new_id[id_len];
     uint8_t  new_resume[secret_len];
+    /* a verified seat ticket (seat_ticket.h): the seat and peer id the
+     * caller held on another node, given back here when the resume secret
+     * finds no seat */
+    bool     has_ticket;
+    /* the room was entered on this node before this join: a seat freed
+     * here (bye, grace over) was told to the others as gone, so a ticket
+     * for it does not bring it back (the caller joins as new) unless the
+     * room moved here */
+    bool     room_entered;
+    uint8_t  ticket_seat;
+    uint32_t ticket_serial;
+    uint8_t  ticket_id[id_len];
 };
 
 static_assert(std::is_trivially_copyable_v<join_request>);
@@ -73,6 +90,8 @@ enum class verdict : uint8_t {
     resumed,             /* join: its own seat back from grace */
     replaced,            /* join: its own seat back from a connection still
                             open (old), which must be closed */
+    restored,            /* join: a free seat, the id of a seat ticket,
+                            new secret (the room moved from another node) */
     refused_full,        /* join: no free seat */
     refused_resume_only, /* join: resume_only, and no seat of its own */
     freed,               /* leave with "bye": the seat is free */
@@ -90,6 +109,11 @@ struct result {
     uint8_t  seat;          /* the seat concerned, or none */
     uint8_t  participants;  /* after the change */
     owner    old;           /* replaced: the connection to close */
+    bool     ticket_held;   /* join: the ticket was not used: its id is
+                               held here by a newer secret (an old ticket),
+                               or ticket_freed */
+    bool     ticket_freed;  /* join: its seat was freed here (see
+                               join_request::room_entered) */
 };
 
 static_assert(std::is_trivially_copyable_v<result>);
@@ -107,8 +131,13 @@ struct roster {
 table make(unsigned max_participants) noexcept;
 
 // A join: its own seat back when the resume secret matches a held seat
-// (whatever its state; a new secret is handed out), else a free seat
-// with new_id and new_resume if the room has space and resume_only is off.
+// (whatever its state; a new secret is handed out); else, with a seat
+// ticket, that seat back under the same id: the held seat of that id if
+// the ticket is not older than it (resumed or replaced), else a free seat
+// (the ticket's own if free: restored; a PIN room's pass is not needed,
+// the seat had it) if the room moved here or was never entered here; an
+// older ticket is ignored (ticket_held); else a free seat with new_id and new_resume if the room has space
+// and resume_only is off.
 result join(table &t, const join_request &r) noexcept;
 
 // The connection conn of seat i ended: with bye the seat is freed, else it

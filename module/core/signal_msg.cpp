@@ -112,6 +112,7 @@ constexpr struct {
     {"bye", msg_type::bye},
     {"ice-servers", msg_type::ice_servers},
     {"beacon", msg_type::beacon},
+    {"cannot-call", msg_type::cannot_call},
 };
 
 std::optional<msg_type> type_of(const json_t* v) noexcept
@@ -153,6 +154,15 @@ bool read_pass(const json_t* root, client_msg& msg) noexcept
         return true;
     return json_is_string(v) && valid_pass(string_of(v))
         && msg.pass.assign(string_of(v));
+}
+
+bool read_ticket(const json_t* root, client_msg& msg) noexcept
+{
+    const json_t* v = json_object_get(root, "ticket");
+    if (!v)
+        return true;
+    return json_is_string(v) && valid_ticket(string_of(v))
+        && msg.ticket.assign(string_of(v));
 }
 
 bool read_to(const json_t* root, client_msg& msg) noexcept
@@ -233,9 +243,12 @@ bool read_beacon(const json_t* root, beacon& b) noexcept
 bool read_fields(const json_t* root, client_msg& msg) noexcept
 {
     if (msg.type == msg_type::join)
-        return read_resume(root, msg) && read_pass(root, msg);
+        return read_resume(root, msg) && read_pass(root, msg)
+            && read_ticket(root, msg);
     if (msg.type == msg_type::beacon)
         return read_beacon(root, msg.beacon);
+    if (msg.type == msg_type::cannot_call)
+        return read_pass(root, msg);
     if (!is_relayed(msg.type))
         return true;
     return read_to(root, msg) && has_payload(root, msg.type);
@@ -347,6 +360,11 @@ bool valid_pass(std::string_view s) noexcept
     return !s.empty() && s.size() <= pass_max && all_base58(s);
 }
 
+bool valid_ticket(std::string_view s) noexcept
+{
+    return !s.empty() && s.size() <= ticket_max && all_base58(s);
+}
+
 std::string_view type_name(msg_type t) noexcept
 {
     for (const auto& n : type_names)
@@ -382,6 +400,9 @@ error_info describe(error e) noexcept
     case error::server_error:
         return {"server-error", "the server could not seat you; try again",
                 close_code::internal};
+    case error::bad_ticket:
+        return {"bad-ticket", "the seat ticket was refused: joined as a new "
+                "participant", std::nullopt};
     }
     return describe(error::bad_message);
 }
@@ -447,6 +468,8 @@ parse_result parse_client_reference(std::string_view text, size_t max_bytes)
 
 std::optional<error> check_order(bool joined, msg_type type) noexcept
 {
+    if (type == msg_type::cannot_call)
+        return joined ? std::optional<error>(error::bad_message) : std::nullopt;
     if (joined == (type == msg_type::join))
         return error::bad_message;
     return std::nullopt;
@@ -492,6 +515,16 @@ size_t build_welcome(char* out, size_t cap, const welcome& m) noexcept
     w.raw(m.ice_servers_json.empty() ? "[]" : m.ice_servers_json);
     w.raw(",\"maxParticipants\":");
     w.number(m.max_participants);
+    if (!m.ticket.empty()) {
+        w.raw(",\"ticket\":");
+        w.string(m.ticket);
+    }
+    if (!m.node.empty()) {
+        w.raw(",\"node\":");
+        w.string(m.node);
+    }
+    if (m.moved)
+        w.raw(",\"moved\":true");
     w.raw("}");
     return w.finish();
 }
@@ -503,12 +536,24 @@ size_t build_peer_joined(char* out, size_t cap, std::string_view id,
 }
 
 size_t build_ice_servers(char* out, size_t cap,
-                         std::string_view ice_servers_json) noexcept
+                         std::string_view ice_servers_json,
+                         std::string_view ticket) noexcept
 {
     writer w(out, cap);
     w.raw("{\"type\":\"ice-servers\",\"iceServers\":");
     w.raw(ice_servers_json.empty() ? "[]" : ice_servers_json);
+    if (!ticket.empty()) {
+        w.raw(",\"ticket\":");
+        w.string(ticket);
+    }
     w.raw("}");
+    return w.finish();
+}
+
+size_t build_cannot_call(char* out, size_t cap) noexcept
+{
+    writer w(out, cap);
+    w.raw("{\"type\":\"cannot-call\"}");
     return w.finish();
 }
 

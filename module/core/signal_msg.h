@@ -19,16 +19,21 @@ inline constexpr size_t resume_min = 16;
 inline constexpr size_t resume_max = 64;
 // A PIN room's pass (POST .../admit): 128 bits in base58, 21-22 characters.
 inline constexpr size_t pass_max = 32;
+// A seat ticket (seat_ticket.h, 53 characters today).
+inline constexpr size_t ticket_max = 80;
 
 bool valid_peer_ref(std::string_view s) noexcept;  // 1-16 base58 characters
 bool valid_resume(std::string_view s) noexcept;    // 16-64 base58 characters
 bool valid_pass(std::string_view s) noexcept;      // 1-32 base58 characters
+bool valid_ticket(std::string_view s) noexcept;    // 1-80 base58 characters
 
 // ice_servers: a joined participant asks for fresh TURN credentials (before
 // an ICE restart in a long call); answered to it alone. beacon: how a call
 // phase went, for the operator's metrics; folded into counters, never kept.
+// cannot_call: instead of join, a browser that cannot make calls (no
+// WebRTC) tells whoever is in the room, and takes no seat.
 enum class msg_type : uint8_t { join, offer, answer, candidate, bye,
-                                ice_servers, beacon };
+                                ice_servers, beacon, cannot_call };
 
 // A beacon: one per call phase. setup: how long until the first media
 // flowed, whether at the first try, and over which path; recovery: how
@@ -70,6 +75,8 @@ enum class error : uint8_t {
     pin_required,    // fatal: a PIN room, and no valid pass in the join
     server_error,    // fatal: the server could not seat the caller (its
                      // CSPRNG failed); the client tries again
+    bad_ticket,      // not fatal: the join's seat ticket was refused, and
+                     // the caller joins as a new participant
 };
 
 enum class close_code : uint16_t {
@@ -125,6 +132,7 @@ struct client_msg {
     short_text<peer_ref_max> to;    // set for offer, answer, candidate
     short_text<resume_max> resume;  // join only; empty when not given
     short_text<pass_max> pass;      // join only; a PIN room's pass
+    short_text<ticket_max> ticket;  // join only; a seat ticket
     struct beacon beacon;           // beacon only
 };
 
@@ -144,7 +152,7 @@ parse_result parse_client(std::string_view text, size_t max_bytes) noexcept;
 parse_result parse_client_reference(std::string_view text, size_t max_bytes)
     noexcept;
 
-// Join must come first and only once.
+// Join must come first and only once; cannot-call only instead of it.
 std::optional<error> check_order(bool joined, msg_type type) noexcept;
 
 // The relayed message is the client's own text with "from" spliced in
@@ -164,6 +172,9 @@ struct welcome {
     std::string_view resume;
     std::string_view ice_servers_json;  // serialised array; empty means []
     unsigned max_participants = 0;
+    std::string_view ticket;  // the seat ticket; left out when empty
+    std::string_view node;    // which node this is; left out when empty
+    bool moved = false;       // the room moved here from another node
 };
 
 size_t build_welcome(char* out, size_t cap, const welcome& w) noexcept;
@@ -172,10 +183,14 @@ size_t build_welcome(char* out, size_t cap, const welcome& w) noexcept;
 size_t build_peer_joined(char* out, size_t cap, std::string_view id,
                          bool resumed = false) noexcept;
 size_t build_peer_left(char* out, size_t cap, std::string_view id) noexcept;
+// {"type":"cannot-call"}: somebody opened the link in a browser that cannot
+// make calls, and took no seat.
+size_t build_cannot_call(char* out, size_t cap) noexcept;
 
-// {"type":"ice-servers","iceServers":<ice_servers_json>}
+// {"type":"ice-servers","iceServers":<ice_servers_json>[,"ticket":...]}
 size_t build_ice_servers(char* out, size_t cap,
-                         std::string_view ice_servers_json) noexcept;
+                         std::string_view ice_servers_json,
+                         std::string_view ticket = {}) noexcept;
 
 // An empty message stands for the error's default text.
 size_t build_error(char* out, size_t cap, error e,

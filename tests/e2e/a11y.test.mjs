@@ -101,6 +101,38 @@ describe('accessibility (axe-core)', () => {
         });
     }
 
+    // A browser without WebRTC (cannot_call.test.mjs, webkit.test.mjs): on
+    // the phone inside a messenger (its name and the steps out), on the
+    // desktop with the camera check's picture.
+    const MESSENGER = 'Mozilla/5.0 (Linux; Android 13; SM-S908B Build/TP1A.220624.014; wv) AppleWebKit/537.36 ' +
+        '(KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/442.0.0.36.109;]';
+    for (const [size, opts] of [['desktop', {}], ['phone', { ...PHONE, userAgent: MESSENGER }]]) {
+        test(`a browser that cannot call (${size})`, async () => {
+            const res = await fetch(`${ngx.base}/api/rooms`, { method: 'POST' });
+            const { url } = await res.json();
+            for (const locale of ['en-US', 'ru-RU']) {
+                const p = await participant(browser, { bypassCSP: true, locale, ...opts });
+                await p.context.addInitScript(() => { delete window.RTCPeerConnection; });
+                await p.page.goto(`${ngx.base}${url}`);
+                await p.page.waitForSelector('#cannot:not([hidden])');
+                await axe(p.page, `cannot call (${locale})`);
+                if (size === 'desktop') {
+                    await p.page.click('#cannot-cam');
+                    await p.page.waitForFunction(() => document.getElementById('cannot-video').videoWidth > 0);
+                    await axe(p.page, `cannot call, the camera check (${locale})`);
+                } else {
+                    assert.equal(await p.page.isVisible('#cannot-steps'), true);
+                }
+                const small = await p.page.$$eval('#cannot button', (els) => els
+                    .filter((e) => !e.hidden)
+                    .map((e) => e.getBoundingClientRect())
+                    .filter((r) => r.width < 48 || r.height < 48).length);
+                assert.equal(small, 0, 'every button is at least 48 px');
+                await p.context.close();
+            }
+        });
+    }
+
     test('every control is reachable by keyboard and at least 48 px', async () => {
         const a = await participant(browser);
         const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });

@@ -11,7 +11,7 @@ import { TOP, request, sleep } from '../lib/nginx.mjs';
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const SHOTS = path.join(TOP, 'test-results/screenshots');
 
-const FLAGS = [
+export const FLAGS = [
     '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
@@ -139,7 +139,8 @@ export async function waitForMedia(page, peers = 1, timeoutMs = 20000) {
     }
     const pcs = await page.evaluate(() => window.__pcs.map((pc) => [pc.connectionState,
         pc.iceConnectionState, pc.signalingState, pc.getTransceivers().length]));
-    const status = await page.textContent('#status').catch(() => '?');
+    // (evaluate, not textContent: freeze.test.mjs passes Puppeteer pages)
+    const status = await page.evaluate(() => document.getElementById('status')?.textContent ?? '?').catch(() => '?');
     throw new Error(`media from ${peers} peer(s) not flowing: ${JSON.stringify(last)}; ` +
         `connections ${JSON.stringify(pcs)}; status "${status}"\n` +
         (page.__log ?? []).filter((l) => !l.includes('"candidate"')).join('\n'));

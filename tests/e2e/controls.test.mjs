@@ -270,6 +270,8 @@ describe('Sound only', () => {
         await home.context.close();
         const a = await join(link);
         await a.context.addInitScript(() => localStorage.setItem('webcall:quality', 'save'));
+        // the reload resumes A's seat once its welcome came; before, the
+        // page frees the seat its join was taking (signaling.ts, pageGone)
         await a.page.reload();
         const b = await join(link);
         await waitForMedia(b.page, 1);

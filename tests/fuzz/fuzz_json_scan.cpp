@@ -91,6 +91,7 @@ void same_result(const signal::parse_result& a,
     require(a.msg.to.view() == b.msg.to.view());
     require(a.msg.resume.view() == b.msg.resume.view());
     require(a.msg.pass.view() == b.msg.pass.view());
+    require(a.msg.ticket.view() == b.msg.ticket.view());
     const signal::beacon& x = a.msg.beacon;
     const signal::beacon& y = b.msg.beacon;
     require(x.phase == y.phase && x.ms == y.ms && x.first_try == y.first_try

@@ -1,12 +1,14 @@
 // The seat state machine under random sequences of joins (new, with the
 // secret of a seat, with an old or a made-up secret, with or without a PIN
-// room's pass), drops, byes, beacons, a dead worker, time going forward and
-// grace expiry, on a room of 2 to 4 seats. The harness keeps the grace queue
-// from the verdicts alone, as ngx_http_webcall_seat.cpp does, and traps when
-// an invariant breaks: never more holders than the room's size, a resumed
-// seat keeps its peer id, an expired seat is free, ids unique among held
-// seats, the queue holds exactly the seats in grace, and a refusal changes
-// nothing.
+// room's pass, with a seat ticket of an id from a small set or of a seat's
+// own id, older or newer than the seat), drops, byes, beacons, a dead
+// worker, time going forward and grace expiry, on a room of 2 to 4 seats.
+// The harness keeps the grace queue from the verdicts alone, as
+// ngx_http_webcall_seat.cpp does, and traps when an invariant breaks: never
+// more holders than the room's size, a resumed seat keeps its peer id, a
+// restored seat has its ticket's id, an expired seat is free, ids unique
+// among held seats, serials count as seats.h says, the queue holds exactly
+// the seats in grace, and a refusal changes nothing.
 #include "seats.h"
 
 #include <cstddef>
@@ -17,6 +19,14 @@ using namespace webcall;
 using seats::verdict;
 
 namespace {
+
+/* The serial that follows, saturating as seats.cpp does. */
+uint32_t
+after(uint32_t serial)
+{
+    return serial < UINT32_MAX ? serial + 1 : UINT32_MAX;
+}
+
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
@@ -51,7 +61,18 @@ struct harness {
     seats::owner   conns[max_conns];
     size_t         nconns = 0;
     bool           ever_two = false;
+    bool           ever_moved = false;
 };
+
+/* The ids seat tickets name: a few, so that they collide. */
+constexpr size_t ticket_ids = 4;
+
+void
+ticket_id(uint8_t *out, size_t k) noexcept
+{
+    std::memset(out, 'T', seats::id_len);
+    out[seats::id_len - 1] = static_cast<uint8_t>('0' + k % ticket_ids);
+}
 
 /* Fresh values are unique, as 64 and 128 random bits are in practice. */
 void
@@ -112,7 +133,8 @@ bool
 same_table(const seats::table &a, const seats::table &b) noexcept
 {
     if (a.max_participants != b.max_participants
-        || a.participants != b.participants || a.had_call != b.had_call)
+        || a.participants != b.participants || a.had_call != b.had_call
+        || a.moved != b.moved)
     {
         return false;
     }
@@ -124,7 +146,7 @@ same_table(const seats::table &a, const seats::table &b) noexcept
         if (x.st != y.st || x.grace_until != y.grace_until
             || x.grace_ms != y.grace_ms || x.beacons != y.beacons
             || x.conn.session != y.conn.session || x.conn.pid != y.conn.pid
-            || x.conn.worker != y.conn.worker
+            || x.conn.worker != y.conn.worker || x.serial != y.serial
             || std::memcmp(x.id, y.id, seats::id_len) != 0
             || std::memcmp(x.resume, y.resume, seats::secret_len) != 0)
         {
@@ -170,6 +192,52 @@ check_invariants(const harness &h) noexcept
     CHECK(held == t.participants);
     CHECK(held <= t.max_participants);
     CHECK(t.had_call == h.ever_two);
+    CHECK(t.moved == h.ever_moved);
+}
+
+/* The held seat with this id, or none: what a ticket must find. */
+size_t
+holder_of_id(const seats::table &t, const uint8_t *id) noexcept
+{
+    for (size_t i = 0; i < seats::max_seats; i++) {
+        if (t.seats[i].st != seats::state::free
+            && std::memcmp(t.seats[i].id, id, seats::id_len) == 0)
+        {
+            return i;
+        }
+    }
+    return seats::none;
+}
+
+/* A seat ticket for the join: its id from the small set or a seat's own
+ * (held, or free: a stale one), its seat anywhere (beyond the room's size
+ * too), its serial older, as new or newer than the seat of that id. */
+void
+add_ticket(harness &h, input &in, seats::join_request &r) noexcept
+{
+    uint8_t  which = in.next();
+    uint8_t  seat = in.next();
+    uint8_t  serial = in.next();
+    size_t   held;
+
+    r.has_ticket = true;
+    if (which & 0x80) {
+        std::memcpy(r.ticket_id, h.t.seats[which % seats::max_seats].id,
+                    seats::id_len);
+    } else {
+        ticket_id(r.ticket_id, which);
+    }
+    r.ticket_seat = seat & 0x80 ? seat : seat % (seats::max_seats + 2);
+
+    held = holder_of_id(h.t, r.ticket_id);
+    if (serial == 0xff) {
+        r.ticket_serial = 0xffffffffu;
+    } else if ((serial & 0x80) && held != seats::none) {
+        /* around the seat's own: -2 .. +2 */
+        r.ticket_serial = h.t.seats[held].serial + (serial % 5) - 2u;
+    } else {
+        r.ticket_serial = serial % 8;
+    }
 }
 
 void
@@ -206,9 +274,24 @@ do_join(harness &h, input &in, uint8_t how) noexcept
                         sizeof(r.resume));
         }
         break;
-    default:    /* made up: never handed out */
+    case 3:     /* made up: never handed out */
         r.has_resume = true;
         fresh(h, r.resume, sizeof(r.resume), 'm');
+        break;
+    case 4:     /* a ticket alone */
+        add_ticket(h, in, r);
+        break;
+    default:    /* a ticket with the secret it came with, maybe stale */
+        r.has_resume = true;
+        if (h.nsecrets > 0 && (arg & 0x80)) {
+            std::memcpy(r.resume,
+                        h.secrets[(arg >> 3) % (h.nsecrets < max_secrets
+                                                ? h.nsecrets : max_secrets)],
+                        sizeof(r.resume));
+        } else {
+            fresh(h, r.resume, sizeof(r.resume), 'm');
+        }
+        add_ticket(h, in, r);
         break;
     }
 
@@ -221,18 +304,88 @@ do_join(harness &h, input &in, uint8_t how) noexcept
         }
     }
 
+    /* with a ticket and no seat of its own: the seat of the ticket's id if
+     * the ticket is not older, else (an older one) as a new participant,
+     * else the ticket's seat if free and in the room, else the first free */
+    size_t  by_id = seats::none, ticket_seat = seats::none;
+    bool    older = false;
+
+    if (own == seats::none && r.has_ticket) {
+        by_id = holder_of_id(h.t, r.ticket_id);
+        if (by_id != seats::none) {
+            older = r.ticket_serial < h.t.seats[by_id].serial;
+        } else if (r.ticket_seat < h.t.max_participants
+                   && h.t.seats[r.ticket_seat].st == seats::state::free)
+        {
+            ticket_seat = r.ticket_seat;
+        } else {
+            ticket_seat = free_seat;
+        }
+    }
+
     res = seats::join(h.t, r);
 
-    if (own != seats::none) {
+    CHECK(res.ticket_held == (by_id != seats::none && older));
+
+    if (own == seats::none && by_id != seats::none && !older) {
+        /* the ticket's id is held here, by this caller on another node
+         * (or before): its seat back, the serial after the ticket's */
+        const seats::seat &was = before.seats[by_id];
+        const seats::seat &now = h.t.seats[by_id];
+
+        CHECK(res.seat == by_id);
+        CHECK(std::memcmp(now.id, r.ticket_id, seats::id_len) == 0);
+        CHECK(std::memcmp(now.id, was.id, seats::id_len) == 0);
+        CHECK(std::memcmp(now.resume, r.new_resume, seats::secret_len) == 0);
+        CHECK(now.serial == after(r.ticket_serial));
+        CHECK(now.st == seats::state::live);
+        CHECK(seats::same_connection(now.conn, r.conn));
+        CHECK(h.t.participants == before.participants);
+        CHECK(h.t.moved == before.moved);
+
+        if (was.st == seats::state::live) {
+            CHECK(res.what == verdict::replaced);
+            CHECK(seats::same_connection(res.old, was.conn));
+        } else {
+            CHECK(res.what == verdict::resumed);
+            queue_remove(h, by_id);
+        }
+
+    } else if (own == seats::none && r.has_ticket && by_id == seats::none) {
+        /* the room moved here: a PIN room's pass is not asked for */
+        if (ticket_seat == seats::none) {
+            CHECK(res.what == verdict::refused_full);
+        } else {
+            const seats::seat &now = h.t.seats[ticket_seat];
+
+            CHECK(res.what == verdict::restored);
+            CHECK(res.seat == ticket_seat);
+            CHECK(std::memcmp(now.id, r.ticket_id, seats::id_len) == 0);
+            CHECK(std::memcmp(now.resume, r.new_resume,
+                              seats::secret_len) == 0);
+            CHECK(now.serial == after(r.ticket_serial));
+            CHECK(now.st == seats::state::live);
+            CHECK(seats::same_connection(now.conn, r.conn));
+            CHECK(h.t.participants == before.participants + 1);
+            CHECK(h.t.moved);
+            h.ever_moved = true;
+            if (h.t.participants >= 2) {
+                h.ever_two = true;
+            }
+        }
+
+    } else if (own != seats::none) {
         const seats::seat &was = before.seats[own];
         const seats::seat &now = h.t.seats[own];
 
         CHECK(res.seat == own);
         CHECK(std::memcmp(now.id, was.id, seats::id_len) == 0);
         CHECK(std::memcmp(now.resume, r.new_resume, seats::secret_len) == 0);
+        CHECK(now.serial == after(was.serial));
         CHECK(now.st == seats::state::live);
         CHECK(seats::same_connection(now.conn, r.conn));
         CHECK(h.t.participants == before.participants);
+        CHECK(!res.ticket_held);
 
         if (was.st == seats::state::live) {
             CHECK(res.what == verdict::replaced);
@@ -253,6 +406,7 @@ do_join(harness &h, input &in, uint8_t how) noexcept
         CHECK(res.seat == free_seat);
         CHECK(std::memcmp(h.t.seats[free_seat].id, r.new_id,
                           seats::id_len) == 0);
+        CHECK(h.t.seats[free_seat].serial == 1);
         CHECK(h.t.participants == before.participants + 1);
         if (h.t.participants >= 2) {
             h.ever_two = true;
@@ -403,7 +557,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int steps = 0; in.left > 0 && steps < 1024; steps++) {
         op = in.next();
 
-        switch (op % 11) {
+        /* % 13: the seeds' ops below 11 keep their meaning */
+        switch (op % 13) {
         case 0: case 1: do_join(h, in, 0); break;
         case 2:         do_join(h, in, 1); break;
         case 3:         do_join(h, in, 2); break;
@@ -413,7 +568,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 7:         h.now += 100 * (int64_t) in.next(); break;
         case 8:         do_expire(h); break;
         case 9:         do_orphan(h, in); break;
-        default:        do_beacon(h, in); break;
+        case 10:        do_beacon(h, in); break;
+        case 11:        do_join(h, in, 4); break;
+        default:        do_join(h, in, 5); break;
         }
 
         check_invariants(h);

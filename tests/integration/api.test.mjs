@@ -103,7 +103,10 @@ describe('rooms API', () => {
         const res = await request(ngx.base, `/api/rooms/${room.token}`);
         assertApiReply(res, 200);
         assert.deepEqual(Object.keys(res.json).sort(),
-            ['expiresAt', 'maxParticipants', 'participants', 'token']);
+            ['expiresAt', 'maxParticipants', 'node', 'participants', 'token']);
+        // which node answers: the same for every request to one nginx
+        assert.match(res.json.node, /^[1-9A-HJ-NP-Za-km-z]{8}$/);
+        assert.equal((await request(ngx.base, `/api/rooms/${room.token}`)).json.node, res.json.node);
         assert.equal(res.json.token, room.token);
         assert.equal(res.json.participants, 0);
         assert.equal(res.json.maxParticipants, 3);

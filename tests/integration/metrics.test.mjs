@@ -79,6 +79,19 @@ describe('metrics: webcall_metrics read by the real Prometheus', () => {
         await a.next('peer-joined');
         b2.send({ type: 'bye' });
         await a.next('peer-left');
+        // A browser that cannot call knocks (no seat), and a join whose
+        // seat ticket is refused comes in as new and leaves.
+        const knock = await peer(room);
+        knock.send({ type: 'cannot-call' });
+        await knock.closed;
+        await a.next('cannot-call');
+        const forged = await peer(room);
+        forged.send({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a', ticket: '2'.repeat(53) });
+        await forged.expectError('bad-ticket');
+        await forged.next('welcome');
+        await a.next('peer-joined');
+        forged.send({ type: 'bye' });
+        await a.next('peer-left');
 
         // A bad message, and a client that floods.
         const bad = await peer(other);
@@ -94,9 +107,11 @@ describe('metrics: webcall_metrics read by the real Prometheus', () => {
         const counts = {
             'sum(webcall_rooms_created_total)': created + 2,
             'sum(webcall_api_refused_total{error="rate-limited"})': limited + 1,
-            'sum(webcall_joins_total{kind="new"})': 4,
+            'sum(webcall_joins_total{kind="new"})': 5,
             'sum(webcall_joins_total{kind="resume"})': 1,
-            'sum(webcall_leaves_total)': 1,
+            'sum(webcall_leaves_total)': 2,
+            'sum(webcall_cannot_call_total)': 1,
+            'sum(webcall_errors_sent_total{error="bad-ticket"})': 1,
             'sum(webcall_relayed_messages_total)': 5,
                         'sum(webcall_errors_sent_total{error="bad-message"})': 1,
             'sum(webcall_errors_sent_total{error="rate-limited"})': 1,

@@ -6,57 +6,14 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import {
-    TOP, NGINX, startNginx, freePort, tempDir, writeSecret, request, sleep,
+    startNginx, tempDir, writeSecret, request, sleep,
 } from '../lib/nginx.mjs';
+import { startFront } from '../lib/front.mjs';
 import { Peer } from '../lib/ws.mjs';
 
 let nodes = [];
 let front;
-
-async function startFront(ports) {
-    const dir = await tempDir('webcall-front-');
-    const port = await freePort();
-    let conf = fs.readFileSync(path.join(TOP, 'deploy/scale-out/front.conf'), 'utf8');
-    conf = conf
-        .replace('listen 443 ssl http2;', `listen 127.0.0.1:${port};`)
-        .replace(/^\s*server 192\.0\.2\.\d+:8443 .*$/gm, '')
-        .replace('hash $webcall_room consistent;',
-            'hash $webcall_room consistent;\n' +
-            ports.map((p) => `    server 127.0.0.1:${p};`).join('\n'))
-        .replace('proxy_pass https://webcall_nodes;', 'proxy_pass http://webcall_nodes;');
-    fs.writeFileSync(path.join(dir, 'front.conf'), conf);
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), `
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-worker_processes 1;
-events { worker_connections 256; }
-http {
-    access_log ${dir}/access.log;
-    client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-    include ${dir}/front.conf;
-}
-`);
-    const child = spawn(NGINX, ['-p', dir, '-c', `${dir}/nginx.conf`, '-g', 'daemon off;'],
-        { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-        if (fs.existsSync(`${dir}/nginx.pid`)) break;
-        await sleep(50);
-    }
-    await sleep(100);
-    return {
-        port, dir, child, base: `http://127.0.0.1:${port}`,
-        async stop() {
-            child.kill('SIGTERM');
-            await new Promise((r) => child.once('exit', r));
-            const log = fs.readFileSync(`${dir}/error.log`, 'utf8');
-            assert.doesNotMatch(log, /\[(alert|emerg|crit)\]/, log);
-            fs.rmSync(dir, { recursive: true, force: true });
-        },
-    };
-}
 
 before(async () => {
     const dir = await tempDir('webcall-fleet-');
@@ -64,7 +21,7 @@ before(async () => {
     for (let i = 0; i < 2; i++) {
         nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 1 }));
     }
-    front = await startFront(nodes.map((n) => n.port));
+    front = await startFront(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
 });
 
 after(async () => {
@@ -81,6 +38,11 @@ function servedBy(prefix, token) {
         assert.ok(!log.includes(token), 'a room token reached a node\'s access log');
         return log.split('\n').filter((l) => l.includes(uri)).length;
     });
+}
+
+function deletesOn(i) {
+    return fs.readFileSync(path.join(nodes[i].dir, 'access.log'), 'utf8').split('\n')
+        .filter((l) => l.includes('"DELETE /api/rooms/')).length;
 }
 
 test('the front config parses and forwards the rooms API', async () => {
@@ -128,7 +90,7 @@ test('two participants of a room meet through the front and exchange an offer', 
     assert.deepEqual(counts.filter((c) => c > 0), [2], `WebSockets per node: ${counts}`);
 });
 
-test('a host ending a room through the front reaches the node that holds it', async () => {
+test('a host ending a room through the front reaches the node that holds it, and a copy every node', async () => {
     const made = await request(front.base, '/api/rooms', { method: 'POST' });
     const { token, ownerKey } = made.json;
     const a = await Peer.open(front.port, token);
@@ -142,12 +104,18 @@ test('a host ending a room through the front reaches the node that holds it', as
     assert.equal(res.status, 204, res.body);
     for (const p of [a, b]) await p.expectClose(4410);
     assert.equal((await request(front.base, `/api/rooms/${token}`)).status, 410);
-    // the API, the signaling and the DELETE all landed on one node, which
-    // keeps the end in its ended-rooms file
-    const counts = servedBy('/api/rooms/', token);
-    assert.equal(counts.filter((c) => c > 0).length, 1, `requests per node: ${counts}`);
-    const home = counts.findIndex((c) => c > 0);
-    const lines = fs.readFileSync(path.join(nodes[home].dir, 'ended-rooms'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 1);
-    assert.equal(fs.readFileSync(path.join(nodes[1 - home].dir, 'ended-rooms'), 'utf8'), '');
+    // the front's mirrors sent the DELETE to every node (the one that holds
+    // the room got it twice: the second answered 410), and each keeps the
+    // end in its own ended-rooms file
+    await sleep(300);
+    for (const n of nodes) {
+        const lines = fs.readFileSync(path.join(n.dir, 'ended-rooms'), 'utf8').trim().split('\n');
+        assert.equal(lines.length, 1, `${n.dir}: ${lines}`);
+        const deletes = fs.readFileSync(path.join(n.dir, 'access.log'), 'utf8').split('\n')
+            .filter((l) => l.includes('"DELETE /api/rooms/'));
+        assert.ok(deletes.length >= 1, `no DELETE reached ${n.dir}`);
+    }
+    // GETs and the signaling were not copied: they stay on the room's node
+    const counts = servedBy('/api/rooms/', token).map((c, i) => c - (nodes[i] ? deletesOn(i) : 0));
+    assert.equal(counts.filter((c) => c > 0).length, 1, `GETs per node: ${counts}`);
 });

@@ -59,7 +59,13 @@ describe('signaling protocol', () => {
         const { token } = await room();
         const a = await open(token);
         const w = await a.join();
-        assert.deepEqual(Object.keys(w).sort(), ['iceServers', 'id', 'maxParticipants', 'peers', 'resume', 'type'], w.raw);
+        assert.deepEqual(Object.keys(w).sort(),
+            ['iceServers', 'id', 'maxParticipants', 'node', 'peers', 'resume', 'ticket', 'type'], w.raw);
+        // the seat ticket (docs/protocol.md) and which node this is
+        assert.match(w.ticket, B58);
+        assert.equal(w.ticket.length, 53, w.raw);
+        assert.match(w.node, B58);
+        assert.equal(w.node.length, 8, w.raw);
         assert.match(w.id, B58);
         assert.equal(w.id.length, 8, w.raw);
         assert.deepEqual(w.peers, []);
@@ -469,6 +475,54 @@ describe('signaling protocol', () => {
         await b.nothing(GRACE - 500);
         assert.equal((await b.next('peer-left', 3000)).id, a.id);
     });
+
+    // A browser without WebRTC (docs/protocol.md "cannot-call")
+    it('cannot-call instead of join tells everybody in the room, takes no seat, and closes', async () => {
+        const { token, a, b } = await two({ maxParticipants: 3 });
+        const c = await open(token);
+        c.send({ type: 'cannot-call' });
+        const info = await c.expectClose(1000);
+        assert.equal(info.reason, 'cannot-call');
+        assert.deepEqual(c.all, []);
+        for (const p of [a, b]) assert.equal((await p.next('cannot-call')).raw, '{"type":"cannot-call"}');
+        const state = await request(ngx.base, `/api/rooms/${token}`);
+        assert.equal(state.json.participants, 2);
+        // in a room of two that is full, and in an empty room, the same
+        const full = await two();
+        const d = await open(full.token);
+        d.send({ type: 'cannot-call' });
+        await d.expectClose(1000);
+        assert.equal((await full.a.next('cannot-call')).type, 'cannot-call');
+        const { token: empty } = await room();
+        const e = await open(empty);
+        e.send({ type: 'cannot-call' });
+        await e.expectClose(1000);
+        assert.equal((await request(ngx.base, `/api/rooms/${empty}`)).json.participants, 0);
+    });
+
+    it('cannot-call after join, or with a malformed pass, is bad-message; a PIN room needs its pass', async () => {
+        const { a, b } = await two();
+        a.send({ type: 'cannot-call' });
+        await a.expectError('bad-message', 4400);
+        await b.next('peer-left', GRACE + 3000).catch(() => undefined);
+        const { token } = await room();
+        const c = await open(token);
+        c.send({ type: 'cannot-call', pass: 'not base58!' });
+        await c.expectError('bad-message', 4400);
+
+        const pinned = await room({ pin: '4321' });
+        const host = await open(pinned.token);
+        host.send({ type: 'join', pass: pinned.pass });
+        await host.next('welcome');
+        const stranger = await open(pinned.token);
+        stranger.send({ type: 'cannot-call' });
+        await stranger.expectError('pin-required', 4403);
+        await host.nothing(200);
+        const guest = await open(pinned.token);
+        guest.send({ type: 'cannot-call', pass: pinned.pass });
+        await guest.expectClose(1000);
+        assert.equal((await host.next('cannot-call')).type, 'cannot-call');
+    });
 });
 
 describe('signaling ice-servers (fresh TURN credentials)', () => {
@@ -515,7 +569,8 @@ describe('signaling ice-servers (fresh TURN credentials)', () => {
         const [a, b] = await peers.joinAll(ngx.port, token, 2);
         a.send({ type: 'ice-servers' });
         const r = await a.next('ice-servers');
-        assert.deepEqual(Object.keys(r).sort(), ['iceServers', 'type'], r.raw);
+        assert.deepEqual(Object.keys(r).sort(), ['iceServers', 'ticket', 'type'], r.raw);
+        assert.equal(r.ticket.length, 53, r.raw);
         checkCredentials(r.iceServers, a.id, 'ice-servers of a');
         b.send({ type: 'ice-servers', extra: 1 });
         checkCredentials((await b.next('ice-servers')).iceServers, b.id, 'ice-servers of b');

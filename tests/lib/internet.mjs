@@ -33,6 +33,15 @@
 //   await net.cut('home1'); await net.heal('home1');  // the line drops
 //   await net.stop();              // also on exit, whatever happens
 //
+// A fleet instead of one public host (startInternet(nets, { fleet: { nodes:
+// 3, turns: 2 } })): pub runs the front nginx of deploy/scale-out/front.conf
+// (stock nginx, TLS for call.test, no module); node<k> (198.18.10k.2) runs
+// nginx with the module on :8080 from the shipped snippets, every node with
+// the one secret; turn<k> (198.18.11k.2, turn<k>.call.test) runs coturn
+// from the production template with that secret; every node's welcome lists
+// every coturn. net.killNode(k) kills every process of a node (kill -9),
+// net.startNode(k) starts it again, net.stopTurn(k) stops a coturn.
+//
 // Namespaces are named wi<pid>-<role>; leftovers of a test process that
 // died are removed at the next start.
 import { execFileSync, spawn } from 'node:child_process';
@@ -43,6 +52,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOP, sleep, startNginx, tempDir, writeSecret } from './nginx.mjs';
 import { startCoturn, testCertificate } from '../e2e/turn_lib.mjs';
+import { startFront } from './front.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 export const PUBLIC_ADDR = '198.18.0.2';
@@ -157,7 +167,7 @@ function dataOf(kind) {
 
 // Starts the simulated internet with the caller networks given
 // ({ name: kind }); returns the handle described at the top.
-export async function startInternet(networks, { turn = true } = {}) {
+export async function startInternet(networks, { turn = true, fleet = null } = {}) {
     const why = canUseInternet();
     if (why !== true) throw new Error(`the simulated internet ${why}`);
     if (!fs.existsSync(DELAYLINE) && Object.values(networks).includes('mobile')) {
@@ -176,6 +186,9 @@ export async function startInternet(networks, { turn = true } = {}) {
     let cert = null;
     let coturnOpts = null;
     let stopped = false;
+    const nodes = [];
+    const turns = [];
+    let front = null;
 
     const destroySync = () => {
         for (const p of procs) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
@@ -254,18 +267,29 @@ export async function startInternet(networks, { turn = true } = {}) {
             hosts[name] = host;
         }
 
+        if (fleet) {
+            cert = await testCertificate(dir, [SITE, TURN_NAME, ...turnNames(fleet.turns)]);
+            const secretFile = await writeSecret(dir, 'secret');
+            await startFleet({ fleet, dir, cert, secretFile, addNs, link, nodes, turns });
+            front = await startFront(nodes.map((n) => ({ host: n.addr, port: 8080 })), {
+                netns: pub, host: PUBLIC_ADDR, port: 443, serverName: SITE, tls: cert,
+            });
+        }
+
         // The public host: coturn from the production template, nginx from
-        // the shipped snippets, one certificate for both names.
-        cert = await testCertificate(dir, [SITE, TURN_NAME]);
-        const secretFile = await writeSecret(dir, 'secret');
+        // the shipped snippets, one certificate for both names. (A fleet
+        // keeps the secret its nodes read: a node started again reads it
+        // again.)
+        if (!fleet) cert = await testCertificate(dir, [SITE, TURN_NAME]);
+        const secretFile = fleet ? path.join(dir, 'secret') : await writeSecret(dir, 'secret');
         coturnOpts = {
             secretFile, netns: pub, tls: true, cert: cert.cert, key: cert.key, spki: cert.spki,
             realm: SITE, port: 3478, tlsPort: 5349, relay: [49152, 65535],
             renderArgs: [],
             conf: (text, cdir) => productionForTests(text, cdir),
         };
-        if (turn) coturn = await startCoturn(coturnOpts);
-        ngx = await startNginx({
+        if (turn && !fleet) coturn = await startCoturn(coturnOpts);
+        if (!fleet) ngx = await startNginx({
             netns: pub, secretFile, rateLimit: true, workers: 2,
             port: 8443, base: `https://${SITE}`,
             // as webcall-stream.conf's step 3 says, HTTP/2 included: one
@@ -288,6 +312,9 @@ export async function startInternet(networks, { turn = true } = {}) {
     } catch (e) {
         await ngx?.stop().catch(() => {});
         await coturn?.stop().catch(() => {});
+        await front?.stop().catch(() => {});
+        for (const n of nodes) await n.nginx?.stop().catch(() => {});
+        for (const t of turns) await t.coturn?.stop().catch(() => {});
         destroySync();
         live.delete(destroySync);
         throw e;
@@ -301,14 +328,16 @@ export async function startInternet(networks, { turn = true } = {}) {
 
     const self = {
         base: `https://${SITE}`,
-        dir, hosts, core, pub, nginx: ngx, coturn,
+        dir, hosts, core, pub, nginx: ngx, coturn, nodes, turns, front,
         // Chromium flags for a caller: the site's names resolve to the
         // public host (there is no DNS here) and its test certificate is
         // trusted. WebRTC looks ICE server names up as absolute names
         // ("call.test."), which a rule for "call.test" does not match.
         chromiumArgs: () => [
-            `--host-resolver-rules=${[SITE, TURN_NAME, `${SITE}.`, `${TURN_NAME}.`]
-                .map((n) => `MAP ${n} ${PUBLIC_ADDR}`).join(',')}`,
+            `--host-resolver-rules=${[
+                ...[SITE, TURN_NAME, `${SITE}.`, `${TURN_NAME}.`].map((n) => `MAP ${n} ${PUBLIC_ADDR}`),
+                ...turns.flatMap((t) => [`MAP ${t.name} ${t.addr}`, `MAP ${t.name}. ${t.addr}`]),
+            ].join(',')}`,
             `--ignore-certificate-errors-spki-list=${cert.spki}`,
         ],
         // The path of a Chromium that runs in the caller's host.
@@ -318,6 +347,22 @@ export async function startInternet(networks, { turn = true } = {}) {
             return launchAt(self.chromium(name), [...self.chromiumArgs(), ...extra]);
         },
         natCheck: (name) => natCheck(hostOf(name)),
+        // Every process of fleet node k (1-based) dies at once, as when its
+        // machine loses power: its kernel then resets its connections.
+        async killNode(k) {
+            const n = nodes[k - 1];
+            for (const pid of sh('ip', ['netns', 'pids', n.ns]).split('\n').filter(Boolean)) {
+                try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+            }
+            await n.nginx.child?.exited;
+        },
+        // Node k starts again, with an empty zone (its files kept).
+        async startNode(k) {
+            await nodes[k - 1].nginx.restart();
+        },
+        async stopTurn(k) {
+            await turns[k - 1].coturn.stop();
+        },
         // A room made through the API, as a sysadmin's tool would (from
         // the public host itself); returns its link.
         async newRoom(body = {}) {
@@ -368,6 +413,11 @@ export async function startInternet(networks, { turn = true } = {}) {
             let err = null;
             try { await ngx?.stop(); } catch (e) { err = e; }
             try { await coturn?.stop(); } catch (e) { err ??= e; }
+            try { await front?.stop(); } catch (e) { err ??= e; }
+            for (const n of nodes) {
+                try { await n.nginx.stop({ allowAlerts: [/exited on signal 9/] }); } catch (e) { err ??= e; }
+            }
+            for (const t of turns) { try { await t.coturn.stop(); } catch (e) { err ??= e; } }
             for (const h of Object.values(hosts)) {
                 if (h.delayline) { try { process.kill(h.delayline.pid, 'SIGTERM'); } catch { /* */ } }
             }
@@ -378,6 +428,58 @@ export async function startInternet(networks, { turn = true } = {}) {
         },
     };
     return self;
+}
+
+const turnNames = (n) => Array.from({ length: n }, (_, i) => `turn${i + 1}.${SITE}`);
+
+// The fleet's hosts: coturn servers first (the nodes list them all), then
+// the nodes, each on a link of its own to the core router.
+async function startFleet({ fleet, dir, cert, secretFile, addNs, link, nodes, turns }) {
+    const tag = `wi${process.pid}`;
+    for (let k = 1; k <= fleet.turns; k++) {
+        const ns = `${tag}-t${k}`;
+        const addr = `198.18.${110 + k}.2`;
+        addNs(ns);
+        link(`${tag}-core`, `t${k}`, `198.18.${110 + k}.1/24`, ns, 'eth0', `${addr}/24`);
+        ipn(ns, 'route', 'add', 'default', 'via', `198.18.${110 + k}.1`);
+        const coturn = await startCoturn({
+            secretFile, netns: ns, tls: true, cert: cert.cert, key: cert.key, spki: cert.spki,
+            realm: SITE, port: 3478, tlsPort: 5349, relay: [49152, 65535], renderArgs: [],
+            conf: (text, cdir) => productionForTests(text, cdir),
+        });
+        turns.push({ ns, addr, name: turnNames(fleet.turns)[k - 1], coturn });
+    }
+    const urls = turns.flatMap((t) => [`turn:${t.name}:3478?transport=udp`, `turn:${t.name}:3478?transport=tcp`]);
+    for (let k = 1; k <= fleet.nodes; k++) {
+        const ns = `${tag}-n${k}`;
+        const addr = `198.18.${100 + k}.2`;
+        addNs(ns);
+        link(`${tag}-core`, `n${100 + k}`, `198.18.${100 + k}.1/24`, ns, 'eth0', `${addr}/24`);
+        ipn(ns, 'route', 'add', 'default', 'via', `198.18.${100 + k}.1`);
+        const nginx = await startNginx({
+            netns: ns, secretFile, rateLimit: false, workers: 2, port: 8080,
+            base: `http://${addr}:8080`, listen: `${addr}:8080`, serverName: SITE,
+            endedFile: path.join(dir, `ended-rooms-${k}`),
+            // the front ends TLS and speaks http to the nodes (as
+            // deploy/scale-out/README.md says to set then)
+            extraHttp: `webcall_allowed_origins https://${SITE};\n` +
+                `webcall_turn_coturn_conf ${turns[0].coturn.confFile};\n` +
+                `webcall_turn_urls stun:${turns[0].name}:3478\n    ${urls.join('\n    ')};`,
+            turnCoturnConf: turns[0].coturn.confFile,
+            ready: () => healthUp(ns, addr),
+        });
+        nodes.push({ ns, addr, nginx });
+    }
+}
+
+async function healthUp(ns, addr) {
+    try {
+        const out = execFileSync('ip', ['netns', 'exec', ns, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
+            '--max-time', '2', `http://${addr}:8080/api/health`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+        return out === '200';
+    } catch {
+        return false;
+    }
 }
 
 // coturn's production configuration with the two changes this world needs,

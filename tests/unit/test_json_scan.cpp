@@ -121,6 +121,11 @@ void parse_client_agrees_with_jansson_alone(void**)
         R"({"type":"bye","extra":[1,2]})",
         R"({"type":"ice-servers"})",
         R"({"type":"join","resume":"4kTq9XzLmNpR2sUvWxYz1a"})",
+        R"({"type":"join","resume":"4kTq9XzLmNpR2sUvWxYz1a","ticket":"11Gq4SiZxrdLFtcUsMw8aR3pT7vYkN2eHjBDoXKW5b9hE6mfC1zNp"})",
+        R"({"type":"join","ticket":"11Gq4SiZxrdLFtcUsMw8aR3pT7vYkN2eHjBDoXKW5b9hE6mfC1zNp"})",
+        R"({"type":"join","ticket":"0OIl"})",
+        R"({"type":"join","ticket":53})",
+        R"({"type":"join","ticket":"z\u0031"})",
         R"({"type":"beacon","phase":"recovery","ms":120,"reconnects":1})",
         R"([{"type":"bye"}])",
     };
@@ -131,6 +136,8 @@ void parse_client_agrees_with_jansson_alone(void**)
         if (!a.err) {
             assert_int_equal(a.msg.type, b.msg.type);
             assert_true(a.msg.to.view() == b.msg.to.view());
+            assert_true(a.msg.resume.view() == b.msg.resume.view());
+            assert_true(a.msg.ticket.view() == b.msg.ticket.view());
         }
     }
 }

@@ -168,7 +168,7 @@ replies_are_valid_json_with_every_field(void **)
     char   out[512];
     size_t n;
 
-    n = write_created({"TOKEN", 1795242931, 0, 2, false}, "/r/", "OWNERKEY",
+    n = write_created({"TOKEN", 1795242931, 0, 2, false, {}}, "/r/", "OWNERKEY",
                       out, sizeof(out));
     json_t *created = load(out, n);
     assert_non_null(created);
@@ -183,7 +183,7 @@ replies_are_valid_json_with_every_field(void **)
         json_integer_value(json_object_get(created, "maxParticipants")), 2);
     json_decref(created);
 
-    n = write_room({"TOKEN", 1795242931, 1, 4, false}, out, sizeof(out));
+    n = write_room({"TOKEN", 1795242931, 1, 4, false, {}}, out, sizeof(out));
     json_t *room = load(out, n);
     assert_non_null(room);
     assert_int_equal(json_integer_value(json_object_get(room, "participants")),
@@ -203,7 +203,7 @@ reply_into_a_short_buffer_is_refused(void **)
 {
     char out[16];
 
-    assert_int_equal(write_room({"TOKEN", 0, 0, 2, false}, out, sizeof(out)),
+    assert_int_equal(write_room({"TOKEN", 0, 0, 2, false, {}}, out, sizeof(out)),
                      0);
 }
 
@@ -281,7 +281,7 @@ pin_replies_carry_the_pass_or_what_is_left(void **)
     size_t  n;
     json_t *j;
 
-    n = write_created({"TOKEN", 1795242931, 0, 2, true}, "/r/", "OWNER", out,
+    n = write_created({"TOKEN", 1795242931, 0, 2, true, {}}, "/r/", "OWNER", out,
                       sizeof(out), "PASS");
     j = load(out, n);
     assert_non_null(j);
@@ -290,14 +290,14 @@ pin_replies_carry_the_pass_or_what_is_left(void **)
     assert_true(json_is_true(json_object_get(j, "pin")));
     json_decref(j);
 
-    n = write_created({"TOKEN", 1795242931, 0, 2, false}, "/r/", "OWNER", out,
+    n = write_created({"TOKEN", 1795242931, 0, 2, false, {}}, "/r/", "OWNER", out,
                       sizeof(out));
     j = load(out, n);
     assert_null(json_object_get(j, "pass"));
     assert_null(json_object_get(j, "pin"));
     json_decref(j);
 
-    n = write_room({"TOKEN", 1795242931, 1, 4, true}, out, sizeof(out));
+    n = write_room({"TOKEN", 1795242931, 1, 4, true, {}}, out, sizeof(out));
     j = load(out, n);
     assert_true(json_is_true(json_object_get(j, "pin")));
     json_decref(j);
@@ -331,6 +331,57 @@ pin_replies_carry_the_pass_or_what_is_left(void **)
     json_decref(j);
 }
 
+static void
+room_reply_names_the_node_when_given(void **)
+{
+    char    out[512];
+    size_t  n;
+    json_t *j;
+
+    n = write_room({"TOKEN", 1795242931, 1, 4, false, "Nd4eXyz9"}, out,
+                   sizeof(out));
+    j = load(out, n);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "node")),
+                        "Nd4eXyz9");
+    assert_string_equal(json_string_value(json_object_get(j, "token")),
+                        "TOKEN");
+    assert_int_equal(json_integer_value(json_object_get(j, "participants")),
+                     1);
+    assert_null(json_object_get(j, "pin"));
+    json_decref(j);
+
+    /* with a PIN too: both */
+    n = write_room({"TOKEN", 1795242931, 1, 4, true, "Nd4eXyz9"}, out,
+                   sizeof(out));
+    j = load(out, n);
+    assert_true(json_is_true(json_object_get(j, "pin")));
+    assert_string_equal(json_string_value(json_object_get(j, "node")),
+                        "Nd4eXyz9");
+    json_decref(j);
+
+    /* no node: no key */
+    n = write_room({"TOKEN", 1795242931, 1, 4, false, {}}, out, sizeof(out));
+    j = load(out, n);
+    assert_null(json_object_get(j, "node"));
+    json_decref(j);
+    n = write_room({"TOKEN", 1795242931, 1, 4, false, ""}, out, sizeof(out));
+    j = load(out, n);
+    assert_null(json_object_get(j, "node"));
+    json_decref(j);
+
+    /* the node makes the reply longer: a buffer just short is refused */
+    n = write_room({"TOKEN", 1795242931, 1, 4, false, "Nd4eXyz9"}, out,
+                   sizeof(out));
+    assert_true(n > 0);
+    assert_int_equal(write_room({"TOKEN", 1795242931, 1, 4, false,
+                                 "Nd4eXyz9"}, out, n),
+                     0);
+    assert_int_equal(write_room({"TOKEN", 1795242931, 1, 4, false,
+                                 "Nd4eXyz9"}, out, n + 1),
+                     n);
+}
+
 int
 main(void)
 {
@@ -351,6 +402,7 @@ main(void)
         cmocka_unit_test(admit_body_is_the_pin_alone),
         cmocka_unit_test(every_detail_is_safe_to_write_unescaped),
         cmocka_unit_test(pin_replies_carry_the_pass_or_what_is_left),
+        cmocka_unit_test(room_reply_names_the_node_when_given),
     };
 
     return cmocka_run_group_tests_name("room_api", tests, NULL, NULL);

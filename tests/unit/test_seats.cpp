@@ -1,9 +1,11 @@
 // The seat state machine: claiming, a full room, resuming within and after
 // grace, a resume that replaces an open connection, bye, grace expiry, a
-// dead worker's seats, a PIN room's resume-only joins, beacons.
+// dead worker's seats, a PIN room's resume-only joins, beacons, and seat
+// tickets: a seat restored from another node, an older ticket, serials.
 #include "cmocka_cxx.h"
 
 #include <cstring>
+#include <initializer_list>
 
 #include "seats.h"
 
@@ -41,6 +43,25 @@ resume_of(const seats::owner &c, char tag, const uint8_t *secret)
 
     r.has_resume = true;
     std::memcpy(r.resume, secret, seats::secret_len);
+    return r;
+}
+
+/* A join carrying a verified seat ticket for the id made of id_tag, of
+ * seat and serial; no resume secret that matches here. */
+static seats::join_request
+ticket_of(const seats::owner &c, char tag, char id_tag, uint8_t seat,
+          uint32_t serial)
+{
+    seats::join_request r = join_of(c, tag);
+    uint8_t             stale[seats::secret_len];
+
+    std::memset(stale, 'S', sizeof(stale));
+    r.has_resume = true;   /* the ticket comes with its own old secret */
+    std::memcpy(r.resume, stale, sizeof(stale));
+    r.has_ticket = true;
+    r.ticket_seat = seat;
+    r.ticket_serial = serial;
+    std::memset(r.ticket_id, id_tag, sizeof(r.ticket_id));
     return r;
 }
 
@@ -550,6 +571,360 @@ a_room_size_above_four_is_four(void **)
     assert_int_equal(seats::make(3).max_participants, 3);
 }
 
+/* --- seat tickets: a room that moved here from another node ----------- */
+
+static void
+a_new_seat_has_serial_1_and_each_resume_counts_up(void **)
+{
+    seats::table   t = seats::make(2);
+    uint8_t        secret[seats::secret_len];
+
+    (void) seats::join(t, join_of(conn(1), 'a'));
+    assert_int_equal(t.seats[0].serial, 1);
+
+    for (uint32_t want = 2; want < 6; want++) {
+        std::memcpy(secret, t.seats[0].resume, sizeof(secret));
+        (void) seats::join(t, resume_of(conn(want), (char) ('a' + want),
+                                        secret));
+        assert_int_equal(t.seats[0].serial, want);
+    }
+
+    /* freed and taken again: a new seat, serial 1 */
+    (void) seats::leave(t, 0, conn(5), true, 1000);
+    (void) seats::join(t, join_of(conn(9), 'n'));
+    assert_int_equal(t.seats[0].serial, 1);
+    assert_false(t.moved);
+}
+
+static void
+a_ticket_on_an_empty_table_restores_its_id_and_marks_the_room_moved(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  r;
+
+    r = seats::join(t, ticket_of(conn(1), 'x', 'T', 0, 7));
+
+    assert_int_equal((int) r.what, (int) verdict::restored);
+    assert_int_equal(r.seat, 0);
+    assert_int_equal(r.participants, 1);
+    assert_false(r.ticket_held);
+    assert_id(t, 0, 'T');
+    assert_int_equal(t.seats[0].resume[0], 'x');
+    assert_int_equal((int) t.seats[0].st, (int) seats::state::live);
+    assert_int_equal(t.seats[0].conn.session, 1);
+    assert_int_equal(t.seats[0].serial, 8);
+    assert_int_equal(t.participants, 1);
+    assert_true(t.moved);
+    assert_false(t.had_call);
+}
+
+static void
+a_restore_prefers_the_tickets_own_seat(void **)
+{
+    seats::table   t = seats::make(4);
+    seats::result  r;
+
+    r = seats::join(t, ticket_of(conn(1), 'x', 'T', 2, 1));
+    assert_int_equal((int) r.what, (int) verdict::restored);
+    assert_int_equal(r.seat, 2);
+    assert_id(t, 2, 'T');
+
+    /* the second of the call comes back to its seat too: a call again */
+    r = seats::join(t, ticket_of(conn(2), 'y', 'U', 0, 3));
+    assert_int_equal((int) r.what, (int) verdict::restored);
+    assert_int_equal(r.seat, 0);
+    assert_int_equal(r.participants, 2);
+    assert_true(t.had_call);
+
+    /* its seat taken: the first free one */
+    r = seats::join(t, ticket_of(conn(3), 'z', 'V', 2, 1));
+    assert_int_equal((int) r.what, (int) verdict::restored);
+    assert_int_equal(r.seat, 1);
+    assert_id(t, 1, 'V');
+
+    /* new joiners take what is left */
+    r = seats::join(t, join_of(conn(4), 'n'));
+    assert_int_equal((int) r.what, (int) verdict::seated);
+    assert_int_equal(r.seat, 3);
+}
+
+static void
+a_tickets_seat_beyond_the_rooms_size_is_not_taken(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  r;
+
+    for (uint8_t seat : {2, 3, 4, 200, 255}) {
+        t = seats::make(2);
+        r = seats::join(t, ticket_of(conn(1), 'x', 'T', seat, 1));
+        assert_int_equal((int) r.what, (int) verdict::restored);
+        assert_int_equal(r.seat, 0);
+        for (size_t i = 2; i < seats::max_seats; i++) {
+            assert_int_equal((int) t.seats[i].st, (int) seats::state::free);
+        }
+    }
+}
+
+static void
+a_restore_into_a_full_room_is_refused_full(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::table   before;
+    seats::result  r;
+
+    (void) seats::join(t, join_of(conn(1), 'a'));
+    (void) seats::join(t, join_of(conn(2), 'b'));
+    (void) seats::leave(t, 1, conn(2), false, 1000);   /* grace counts */
+    before = t;
+
+    r = seats::join(t, ticket_of(conn(3), 'x', 'T', 1, 4));
+
+    assert_int_equal((int) r.what, (int) verdict::refused_full);
+    assert_int_equal(r.seat, seats::none);
+    assert_false(r.ticket_held);
+    assert_false(t.moved);
+    assert_int_equal(t.participants, 2);
+    assert_memory_equal(t.seats[1].id, before.seats[1].id, seats::id_len);
+    assert_int_equal((int) t.seats[1].st, (int) seats::state::grace);
+}
+
+static void
+an_older_ticket_of_a_held_id_joins_as_new(void **)
+{
+    seats::table   t = seats::make(3);
+    uint8_t        secret[seats::secret_len];
+    seats::result  r;
+
+    /* the seat of id 'T' is at serial 4 here */
+    (void) seats::join(t, ticket_of(conn(1), 'a', 'T', 0, 3));
+    assert_int_equal(t.seats[0].serial, 4);
+
+    r = seats::join(t, ticket_of(conn(2), 'n', 'T', 0, 3));
+
+    assert_int_equal((int) r.what, (int) verdict::seated);
+    assert_true(r.ticket_held);
+    assert_int_equal(r.seat, 1);
+    assert_id(t, 1, 'n');
+    assert_int_equal(t.seats[1].serial, 1);
+    /* the holder keeps its seat, id, secret and connection */
+    assert_id(t, 0, 'T');
+    assert_int_equal(t.seats[0].resume[0], 'a');
+    assert_int_equal(t.seats[0].conn.session, 1);
+    assert_int_equal(t.seats[0].serial, 4);
+    assert_int_equal(t.participants, 2);
+
+    /* the same after a resume moved the seat's serial on */
+    std::memcpy(secret, t.seats[0].resume, sizeof(secret));
+    (void) seats::join(t, resume_of(conn(3), 'b', secret));
+    assert_int_equal(t.seats[0].serial, 5);
+    r = seats::join(t, ticket_of(conn(4), 'o', 'T', 0, 4));
+    assert_int_equal((int) r.what, (int) verdict::seated);
+    assert_true(r.ticket_held);
+    assert_int_equal(r.seat, 2);
+    assert_id(t, 2, 'o');
+    assert_int_equal(t.seats[0].conn.session, 3);
+}
+
+static void
+an_older_ticket_of_a_held_id_in_a_full_room_is_refused_full(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  r;
+
+    (void) seats::join(t, ticket_of(conn(1), 'a', 'T', 0, 3));
+    (void) seats::join(t, join_of(conn(2), 'b'));
+
+    r = seats::join(t, ticket_of(conn(3), 'n', 'T', 0, 2));
+
+    assert_int_equal((int) r.what, (int) verdict::refused_full);
+    assert_true(r.ticket_held);
+    assert_int_equal(r.seat, seats::none);
+    assert_int_equal(t.participants, 2);
+}
+
+static void
+an_older_ticket_in_a_pin_room_without_pass_is_refused_resume_only(void **)
+{
+    seats::table         t = seats::make(3);
+    seats::join_request  j;
+    seats::result        r;
+
+    (void) seats::join(t, ticket_of(conn(1), 'a', 'T', 0, 3));
+    j = ticket_of(conn(2), 'n', 'T', 0, 2);
+    j.resume_only = true;
+
+    r = seats::join(t, j);
+
+    assert_int_equal((int) r.what, (int) verdict::refused_resume_only);
+    assert_true(r.ticket_held);
+    assert_int_equal(t.participants, 1);
+    assert_int_equal(t.seats[0].conn.session, 1);
+}
+
+static void
+a_ticket_as_new_as_the_seat_takes_it_back_from_grace(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  r;
+
+    (void) seats::join(t, ticket_of(conn(1), 'a', 'T', 1, 3));  /* serial 4 */
+    (void) seats::join(t, join_of(conn(2), 'b'));
+    assert_int_equal(t.seats[1].serial, 4);
+    (void) seats::leave(t, 1, conn(1), false, 1000);
+
+    /* the ticket that seat was given here: serial 4 */
+    r = seats::join(t, ticket_of(conn(3), 'x', 'T', 1, 4));
+
+    assert_int_equal((int) r.what, (int) verdict::resumed);
+    assert_false(r.ticket_held);
+    assert_int_equal(r.seat, 1);
+    assert_int_equal(r.participants, 2);
+    assert_id(t, 1, 'T');
+    assert_int_equal(t.seats[1].resume[0], 'x');
+    assert_int_equal((int) t.seats[1].st, (int) seats::state::live);
+    assert_int_equal(t.seats[1].conn.session, 3);
+    assert_int_equal(t.seats[1].serial, 5);
+}
+
+static void
+a_newer_ticket_replaces_a_live_holder(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  r;
+
+    (void) seats::join(t, ticket_of(conn(1, 100), 'a', 'T', 0, 3));
+
+    /* the caller moved on elsewhere (serial 9) and came back here */
+    r = seats::join(t, ticket_of(conn(2, 200), 'x', 'T', 1, 9));
+
+    assert_int_equal((int) r.what, (int) verdict::replaced);
+    assert_false(r.ticket_held);
+    assert_int_equal(r.seat, 0);
+    assert_int_equal(r.old.session, 1);
+    assert_int_equal(r.old.pid, 100);
+    assert_int_equal(r.participants, 1);
+    assert_id(t, 0, 'T');
+    assert_int_equal(t.seats[0].conn.session, 2);
+    assert_int_equal(t.seats[0].resume[0], 'x');
+    assert_int_equal(t.seats[0].serial, 10);
+    /* only the seat of id 'T': seat 1 stays free */
+    assert_int_equal((int) t.seats[1].st, (int) seats::state::free);
+}
+
+static void
+a_matching_resume_secret_wins_over_a_ticket(void **)
+{
+    seats::table         t = seats::make(3);
+    seats::join_request  j;
+    seats::result        r;
+
+    (void) seats::join(t, join_of(conn(1), 'a'));
+    (void) seats::join(t, ticket_of(conn(2), 'b', 'T', 1, 50));
+    (void) seats::leave(t, 0, conn(1), false, 1000);
+
+    /* the secret of seat 0, with a ticket naming seat 1's id */
+    j = ticket_of(conn(3), 'x', 'T', 1, 99);
+    std::memset(j.resume, 'a', sizeof(j.resume));
+    r = seats::join(t, j);
+
+    assert_int_equal((int) r.what, (int) verdict::resumed);
+    assert_int_equal(r.seat, 0);
+    assert_false(r.ticket_held);
+    assert_id(t, 0, 'a');
+    assert_int_equal(t.seats[0].serial, 2);
+    /* seat 1 untouched */
+    assert_id(t, 1, 'T');
+    assert_int_equal(t.seats[1].conn.session, 2);
+    assert_int_equal(t.seats[1].serial, 51);
+}
+
+static void
+a_pin_room_gives_a_ticket_its_seat_without_the_pass(void **)
+{
+    seats::table         t = seats::make(2);
+    seats::join_request  j = ticket_of(conn(1), 'x', 'T', 1, 2);
+    seats::result        r;
+
+    j.resume_only = true;
+    r = seats::join(t, j);
+
+    assert_int_equal((int) r.what, (int) verdict::restored);
+    assert_int_equal(r.seat, 1);
+    assert_id(t, 1, 'T');
+    assert_true(t.moved);
+
+    /* and without a ticket, still nothing new */
+    j = join_of(conn(2), 'n');
+    j.resume_only = true;
+    r = seats::join(t, j);
+    assert_int_equal((int) r.what, (int) verdict::refused_resume_only);
+}
+
+static void
+a_restored_seat_resumes_with_its_new_secret(void **)
+{
+    seats::table   t = seats::make(2);
+    uint8_t        secret[seats::secret_len];
+    seats::result  r;
+
+    (void) seats::join(t, ticket_of(conn(1), 'x', 'T', 0, 1));
+    std::memcpy(secret, t.seats[0].resume, sizeof(secret));
+    (void) seats::leave(t, 0, conn(1), false, 1000);
+
+    r = seats::join(t, resume_of(conn(2), 'y', secret));
+
+    assert_int_equal((int) r.what, (int) verdict::resumed);
+    assert_id(t, 0, 'T');
+    assert_int_equal(t.seats[0].serial, 3);
+}
+
+/* A seat freed on this node (the others were told it left) does not come
+ * back from its ticket in a room entered here: the caller joins as new, as
+ * with a resume secret that finds nothing. A moved room does take it. */
+static void
+a_ticket_of_a_seat_freed_here_joins_as_new_unless_the_room_moved(void **)
+{
+    seats::table         t = seats::make(2);
+    seats::join_request  r = ticket_of(conn(1), 'a', 'T', 0, 3);
+    seats::result        res;
+
+    r.room_entered = true;
+    res = seats::join(t, r);
+    assert_int_equal((int) res.what, (int) verdict::seated);
+    assert_true(res.ticket_held);
+    assert_true(res.ticket_freed);
+    assert_memory_equal(t.seats[res.seat].id, "aaaaaaaa", seats::id_len);
+    assert_false(t.moved);
+
+    /* once a restore moved the room here, later ones restore too */
+    seats::table  m = seats::make(2);
+
+    res = seats::join(m, ticket_of(conn(2), 'b', 'U', 0, 1));
+    assert_int_equal((int) res.what, (int) verdict::restored);
+    assert_true(m.moved);
+    r = ticket_of(conn(3), 'c', 'V', 1, 5);
+    r.room_entered = true;
+    res = seats::join(m, r);
+    assert_int_equal((int) res.what, (int) verdict::restored);
+    assert_memory_equal(m.seats[res.seat].id, "VVVVVVVV", seats::id_len);
+    assert_int_equal(m.seats[res.seat].serial, 6);
+}
+
+/* Serials saturate: a ticket at the top cannot wrap a seat back to 0. */
+static void
+serials_saturate(void **)
+{
+    seats::table   t = seats::make(2);
+    seats::result  res;
+
+    res = seats::join(t, ticket_of(conn(1), 'a', 'T', 0, UINT32_MAX));
+    assert_int_equal((int) res.what, (int) verdict::restored);
+    assert_int_equal(t.seats[res.seat].serial, UINT32_MAX);
+    res = seats::join(t, ticket_of(conn(2), 'b', 'T', 0, 3));
+    assert_true(res.ticket_held);
+    assert_memory_not_equal(t.seats[res.seat].id, "TTTTTTTT", seats::id_len);
+}
+
 int
 main(void)
 {
@@ -587,6 +962,25 @@ main(void)
         cmocka_unit_test(only_live_seats_are_found_by_id),
         cmocka_unit_test(others_name_every_held_seat_and_tell_the_live_ones),
         cmocka_unit_test(a_room_size_above_four_is_four),
+        cmocka_unit_test(a_new_seat_has_serial_1_and_each_resume_counts_up),
+        cmocka_unit_test(
+            a_ticket_on_an_empty_table_restores_its_id_and_marks_the_room_moved),
+        cmocka_unit_test(a_restore_prefers_the_tickets_own_seat),
+        cmocka_unit_test(
+            a_ticket_of_a_seat_freed_here_joins_as_new_unless_the_room_moved),
+        cmocka_unit_test(serials_saturate),
+        cmocka_unit_test(a_tickets_seat_beyond_the_rooms_size_is_not_taken),
+        cmocka_unit_test(a_restore_into_a_full_room_is_refused_full),
+        cmocka_unit_test(an_older_ticket_of_a_held_id_joins_as_new),
+        cmocka_unit_test(
+            an_older_ticket_of_a_held_id_in_a_full_room_is_refused_full),
+        cmocka_unit_test(
+            an_older_ticket_in_a_pin_room_without_pass_is_refused_resume_only),
+        cmocka_unit_test(a_ticket_as_new_as_the_seat_takes_it_back_from_grace),
+        cmocka_unit_test(a_newer_ticket_replaces_a_live_holder),
+        cmocka_unit_test(a_matching_resume_secret_wins_over_a_ticket),
+        cmocka_unit_test(a_pin_room_gives_a_ticket_its_seat_without_the_pass),
+        cmocka_unit_test(a_restored_seat_resumes_with_its_new_secret),
     };
 
     return cmocka_run_group_tests_name("seats", tests, NULL, NULL);

@@ -116,6 +116,52 @@ void join_with_malformed_pass_is_bad_message(void**)
         parse(R"({"type":"join","pass":")" + std::string(32, 'z') + "\"}")));
 }
 
+constexpr string_view ticket =
+    "11Gq4SiZxrdLFtcUsMw8aR3pT7vYkN2eHjBDoXKW5b9hE6mfC1zNp";
+
+void join_with_ticket_keeps_it_alongside_resume(void**)
+{
+    parse_result r = parse(R"({"type":"join","resume":")" + std::string(secret)
+                           + R"(","ticket":")" + std::string(ticket) + "\"}");
+    assert_true(static_cast<bool>(r));
+    assert_sv(r.msg.ticket.view(), ticket);
+    assert_sv(r.msg.resume.view(), secret);
+    assert_true(parse(R"({"type":"join"})").msg.ticket.empty());
+
+    /* 1 to 80 characters: the length is the ticket's own business */
+    r = parse(R"({"type":"join","ticket":"z"})");
+    assert_true(static_cast<bool>(r));
+    assert_sv(r.msg.ticket.view(), "z");
+    r = parse(R"({"type":"join","ticket":")" + std::string(80, 'z') + "\"}");
+    assert_true(static_cast<bool>(r));
+    assert_int_equal(r.msg.ticket.view().size(), 80);
+    assert_true(valid_ticket(ticket));
+    assert_false(valid_ticket(""));
+    assert_false(valid_ticket(std::string(81, 'z')));
+}
+
+void join_with_malformed_ticket_is_bad_message(void**)
+{
+    assert_bad(R"({"type":"join","ticket":""})");
+    assert_bad(R"({"type":"join","ticket":12345})");
+    assert_bad(R"({"type":"join","ticket":null})");
+    assert_bad(R"({"type":"join","ticket":true})");
+    assert_bad(R"({"type":"join","ticket":["11Gq4"]})");
+    assert_bad(R"({"type":"join","ticket":{}})");
+    assert_bad(R"({"type":"join","ticket":")" + std::string(81, 'z') + "\"}");
+    for (char c : {'0', 'O', 'I', 'l', '-', '+', '/', '_', ' '}) {
+        std::string t(ticket);
+        t[10] = c;
+        assert_bad(R"({"type":"join","ticket":")" + t + "\"}");
+    }
+    assert_bad("{\"type\":\"join\",\"ticket\":\"11Gq\\u0030\"}");
+    assert_bad(R"({"type":"join","ticket":"11Gqé"})");
+    assert_bad(R"({"type":"join","ticket":"z","ticket":"y"})");
+    /* a bad ticket spoils the whole join, resume and all */
+    assert_bad(R"({"type":"join","resume":")" + std::string(secret)
+               + R"(","ticket":"0"})");
+}
+
 void offer_and_answer_carry_the_recipient(void**)
 {
     parse_result o = parse(R"({"type":"offer","to":"Ab3dEf7h","sdp":"v=0"})");
@@ -594,6 +640,123 @@ void close_codes_have_reasons_including_replaced_and_going_away(void**)
         assert_false(close_reason(c).empty());
 }
 
+void welcome_carries_ticket_node_and_moved_when_given(void**)
+{
+    string_view peers[] = {"Pq2Rs3Tu"};
+    welcome w;
+    w.id = alice;
+    w.peers = peers;
+    w.peer_count = 1;
+    w.resume = secret;
+    w.max_participants = 2;
+    w.ticket = ticket;
+    w.node = "Nd4eXyz9";
+    w.moved = true;
+    char buf[512];
+    size_t n = build_welcome(buf, sizeof buf, w);
+    assert_string_equal(std::string(buf, n).c_str(),
+                        R"({"type":"welcome","id":"Ab3dEf7h",)"
+                        R"("peers":["Pq2Rs3Tu"],)"
+                        R"("resume":"4kTq9XzLmNpR2sUvWxYz1a",)"
+                        R"("iceServers":[],"maxParticipants":2,)"
+                        R"("ticket":"11Gq4SiZxrdLFtcUsMw8aR3pT7vYkN2eHjBDoXKW5b9hE6mfC1zNp",)"
+                        R"("node":"Nd4eXyz9","moved":true})");
+    json_t* v = load(buf, n);
+    assert_sv(str_field(v, "ticket"), ticket);
+    assert_sv(str_field(v, "node"), "Nd4eXyz9");
+    assert_true(json_is_true(json_object_get(v, "moved")));
+    json_decref(v);
+
+    /* each on its own */
+    w.node = {};
+    w.moved = false;
+    n = build_welcome(buf, sizeof buf, w);
+    v = load(buf, n);
+    assert_sv(str_field(v, "ticket"), ticket);
+    assert_null(json_object_get(v, "node"));
+    assert_null(json_object_get(v, "moved"));
+    json_decref(v);
+
+    w.ticket = {};
+    w.node = "Nd4eXyz9";
+    n = build_welcome(buf, sizeof buf, w);
+    v = load(buf, n);
+    assert_null(json_object_get(v, "ticket"));
+    assert_sv(str_field(v, "node"), "Nd4eXyz9");
+    assert_null(json_object_get(v, "moved"));
+    json_decref(v);
+
+    w.node = {};
+    w.moved = true;
+    n = build_welcome(buf, sizeof buf, w);
+    v = load(buf, n);
+    assert_null(json_object_get(v, "ticket"));
+    assert_null(json_object_get(v, "node"));
+    assert_true(json_is_true(json_object_get(v, "moved")));
+    json_decref(v);
+
+    /* every byte counts: one short of the whole is nothing */
+    w.ticket = ticket;
+    w.node = "Nd4eXyz9";
+    n = build_welcome(buf, sizeof buf, w);
+    assert_true(n > 0);
+    assert_int_equal(build_welcome(buf, n - 1, w), 0);
+    assert_int_equal(build_welcome(buf, n, w), n);
+}
+
+void welcome_without_ticket_node_or_moved_leaves_them_out(void**)
+{
+    welcome w;
+    w.id = alice;
+    w.resume = secret;
+    w.max_participants = 2;
+    char buf[256];
+    size_t n = build_welcome(buf, sizeof buf, w);
+    json_t* v = load(buf, n);
+    assert_null(json_object_get(v, "ticket"));
+    assert_null(json_object_get(v, "node"));
+    assert_null(json_object_get(v, "moved"));
+    assert_int_equal(json_object_size(v), 6);
+    json_decref(v);
+}
+
+void ice_servers_reply_carries_a_ticket_when_given(void**)
+{
+    char   out[256];
+    size_t n = build_ice_servers(out, sizeof(out), "", ticket);
+    assert_sv(string_view(out, n),
+              R"({"type":"ice-servers","iceServers":[],)"
+              R"("ticket":"11Gq4SiZxrdLFtcUsMw8aR3pT7vYkN2eHjBDoXKW5b9hE6mfC1zNp"})");
+    json_t* v = load(out, n);
+    assert_sv(str_field(v, "ticket"), ticket);
+    json_decref(v);
+
+    n = build_ice_servers(out, sizeof(out),
+                          R"([{"urls":["stun:t.example.org"]}])", ticket);
+    v = load(out, n);
+    assert_int_equal(json_array_size(json_object_get(v, "iceServers")), 1);
+    assert_sv(str_field(v, "ticket"), ticket);
+    json_decref(v);
+
+    /* an empty ticket: the reply as before */
+    n = build_ice_servers(out, sizeof(out), "[]", {});
+    assert_sv(string_view(out, n), R"({"type":"ice-servers","iceServers":[]})");
+
+    n = build_ice_servers(out, sizeof(out), "[]", ticket);
+    assert_int_equal(build_ice_servers(out, n - 1, "[]", ticket), 0);
+}
+
+void bad_ticket_is_not_fatal(void**)
+{
+    check_error(error::bad_ticket, "bad-ticket", std::nullopt);
+    char   out[256];
+    size_t n = build_error(out, sizeof(out), error::bad_ticket, {});
+    json_t* v = load(out, n);
+    assert_sv(str_field(v, "code"), "bad-ticket");
+    assert_sv(str_field(v, "message"), describe(error::bad_ticket).message);
+    json_decref(v);
+}
+
 void type_names_match_the_wire(void**)
 {
     assert_sv(type_name(msg_type::join), "join");
@@ -640,6 +803,8 @@ int main()
         cmocka_unit_test(resume_length_bounds_are_16_and_64),
         cmocka_unit_test(join_with_pass_keeps_it_alongside_resume),
         cmocka_unit_test(join_with_malformed_pass_is_bad_message),
+        cmocka_unit_test(join_with_ticket_keeps_it_alongside_resume),
+        cmocka_unit_test(join_with_malformed_ticket_is_bad_message),
         cmocka_unit_test(offer_and_answer_carry_the_recipient),
         cmocka_unit_test(offer_without_usable_sdp_is_bad_message),
         cmocka_unit_test(candidate_accepts_object_or_null),
@@ -678,6 +843,10 @@ int main()
         cmocka_unit_test(type_names_match_the_wire),
         cmocka_unit_test(ice_servers_request_is_valid_after_join_only),
         cmocka_unit_test(ice_servers_reply_carries_the_array),
+        cmocka_unit_test(welcome_carries_ticket_node_and_moved_when_given),
+        cmocka_unit_test(welcome_without_ticket_node_or_moved_leaves_them_out),
+        cmocka_unit_test(ice_servers_reply_carries_a_ticket_when_given),
+        cmocka_unit_test(bad_ticket_is_not_fatal),
         cmocka_unit_test(setup_beacon_is_read_whole),
         cmocka_unit_test(recovery_beacon_is_read_whole),
         cmocka_unit_test(malformed_beacons_are_bad_beacon_and_not_fatal),

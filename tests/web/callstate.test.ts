@@ -10,7 +10,7 @@ function joined(): CallState {
 
 function withPeer(s: CallState, p: Partial<RemoteState> = {}): CallState {
     const r: RemoteState = { id: 'P', n: s.remotes.size + 1, link: 'connected', weak: false, mic: true,
-                             cam: true, paused: false, noVideo: false, stream: null, ...p };
+                             cam: true, paused: false, noVideo: false, cannotCall: false, stream: null, ...p };
     s.remotes.set(r.id + r.n, r);
     return s;
 }
@@ -29,6 +29,21 @@ describe('status sentence', () => {
         const s = joined();
         s.someoneLeft = true;
         expect(statusOf(s)).toMatchObject({ key: 'stOtherLeft', share: true });
+    });
+
+    it('someone whose browser cannot call came and went: said, with the link to send again', () => {
+        const s = joined();
+        s.cannotCallCame = true;
+        s.someoneLeft = true;
+        expect(statusOf(s)).toMatchObject({ key: 'stTheyCannotCall', tone: 'bad', share: true });
+    });
+
+    it('the other person\'s browser never answered: it cannot call, not "Connecting…" for ever', () => {
+        expect(statusOf(withPeer(joined(), { link: 'connecting', cannotCall: true })).key).toBe('stTheyCannotCall');
+        expect(statusOf(withPeer(joined(), { link: 'blocked', cannotCall: true })).key).toBe('stTheyCannotCall');
+        // someone else in the call is connected: the call goes on
+        const s = withPeer(withPeer(joined()), { link: 'connecting', cannotCall: true });
+        expect(statusOf(s).key).toBe('stConnected');
     });
 
     it('connecting to the other person, then connected, then weak', () => {
@@ -75,7 +90,7 @@ describe('status sentence', () => {
 
 describe('a tile\'s connection note', () => {
     const tile = (p: Partial<RemoteState>): RemoteState => ({ id: 'P', n: 1, link: 'connected', weak: false,
-        mic: true, cam: true, paused: false, noVideo: false, stream: null, ...p });
+        mic: true, cam: true, paused: false, noVideo: false, cannotCall: false, stream: null, ...p });
 
     it('says nothing for a good connection, or while connecting', () => {
         expect(linkNote(tile({}))).toBeNull();

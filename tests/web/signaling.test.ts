@@ -421,3 +421,145 @@ describe('fresh TURN credentials', () => {
         await expect(p).resolves.toBeNull();
     });
 });
+
+describe('a fleet: seat tickets and going home', () => {
+    const TICKET = 'T'.repeat(53);
+
+    it('keeps the seat ticket of the welcome and sends it with the resume secret', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive({ ...welcome(), ticket: TICKET, node: 'NodeAaaa' });
+        expect(h.store.getItem('webcall:ROOM:ticket')).toBe(TICKET);
+        expect(h.welcomes[0]).toMatchObject({ node: 'NodeAaaa', moved: false });
+        h.last().drop(1006);
+        h.timers[h.timers.length - 1]!.fn();
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual(
+            { type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a', ticket: TICKET });
+    });
+
+    it('never sends a ticket without its resume secret, and forgets it on leaving', () => {
+        const store = new MemoryStore();
+        store.setItem('webcall:ROOM:ticket', TICKET);
+        const h = harness(store);
+        h.client.start();
+        h.last().open();
+        expect(JSON.parse(h.last().sent[0]!)).toEqual({ type: 'join' });
+        h.last().receive({ ...welcome(), ticket: TICKET });
+        h.client.leave();
+        expect(store.getItem('webcall:ROOM:ticket')).toBeNull();
+    });
+
+    it('takes the fresh ticket that comes with fresh TURN credentials', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive({ ...welcome(), ticket: TICKET });
+        h.last().receive({ type: 'ice-servers', iceServers: [], ticket: 'U'.repeat(53) });
+        expect(h.store.getItem('webcall:ROOM:ticket')).toBe('U'.repeat(53));
+    });
+
+    function movedHarness(answers: (string | null)[], alone = () => false) {
+        const store = new MemoryStore();
+        const sockets: FakeSocket[] = [];
+        const timers: { fn: () => void; ms: number; cancelled?: boolean }[] = [];
+        const states: SignalState[] = [];
+        const ended: EndReason[] = [];
+        let asked = 0;
+        const client = new SignalingClient({
+            url: 'ws://test/ws/ROOM', room: 'ROOM', store,
+            socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
+            setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
+            clearTimer: (t) => { timers[(t as number) - 1]!.cancelled = true; },
+            random: () => 0.5,
+            home: async () => { asked++; return answers.shift() ?? null; },
+            alone,
+            events: { state: (s) => states.push(s), ended: (r) => ended.push(r) },
+        });
+        const pending = () => timers.filter((t) => !t.cancelled && t.ms >= 5000);
+        return { client, sockets, timers, states, ended, store, pending, asked: () => asked };
+    }
+
+    it('on a node the room moved to, asks every few seconds and goes home when another node answers', async () => {
+        const h = movedHarness(['NodeBbbb', 'NodeAaaa']);
+        h.client.start();
+        h.sockets[0]!.open();
+        h.sockets[0]!.receive({ ...welcome(), ticket: TICKET, node: 'NodeBbbb', moved: true });
+        expect(h.pending()).toHaveLength(1);
+        expect(h.pending()[0]!.ms).toBeGreaterThanOrEqual(5000);
+        h.pending()[0]!.fn();
+        await Promise.resolve(); await Promise.resolve();
+        expect(h.asked()).toBe(1);
+        expect(h.sockets).toHaveLength(1);          // still home
+        const second = h.timers[h.timers.length - 1]!;
+        second.fn();
+        await Promise.resolve(); await Promise.resolve();
+        expect(h.asked()).toBe(2);
+        // another node answers for the room: leave this connection without
+        // bye (the seat stays) and join again at once, with resume and ticket
+        expect(h.sockets).toHaveLength(2);
+        expect(h.sockets[0]!.closedWith).toBe(4000);
+        expect(h.sockets[0]!.sent).not.toContain('{"type":"bye"}');
+        h.sockets[1]!.open();
+        expect(JSON.parse(h.sockets[1]!.sent[0]!)).toEqual(
+            { type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a', ticket: TICKET });
+        expect(h.ended).toEqual([]);
+        // home again: no more asking
+        h.sockets[1]!.receive({ ...welcome(), ticket: TICKET, node: 'NodeAaaa' });
+        h.timers[h.timers.length - 1]!.fn();
+        await Promise.resolve(); await Promise.resolve();
+        expect(h.asked()).toBe(2);
+        expect(h.sockets).toHaveLength(2);
+    });
+
+    it('does not ask where the room lives when it never moved and others are there', async () => {
+        const h = movedHarness(['NodeBbbb']);
+        h.client.start();
+        h.sockets[0]!.open();
+        h.sockets[0]!.receive({ ...welcome(), ticket: TICKET, node: 'NodeAaaa' });
+        for (let i = 0; i < 3; i++) {
+            h.timers[h.timers.length - 1]!.fn();
+            await Promise.resolve();
+        }
+        expect(h.asked()).toBe(0);
+        expect(h.sockets).toHaveLength(1);
+    });
+
+    it('asks while alone in the room, and joins the others on their node', async () => {
+        const h = movedHarness(['NodeBbbb'], () => true);
+        h.client.start();
+        h.sockets[0]!.open();
+        h.sockets[0]!.receive({ ...welcome(), ticket: TICKET, node: 'NodeAaaa' });
+        h.timers[h.timers.length - 1]!.fn();
+        await Promise.resolve(); await Promise.resolve();
+        expect(h.asked()).toBe(1);
+        expect(h.sockets).toHaveLength(2);
+    });
+});
+
+describe('a page that goes away before its welcome', () => {
+    it('says bye after its join, so the seat it was taking is freed at once', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.client.pageGone();
+        expect(h.last().sent).toEqual(['{"type":"join"}', '{"type":"bye"}']);
+    });
+
+    it('says nothing once welcomed: the reload resumes that seat', () => {
+        const h = harness();
+        h.client.start();
+        h.last().open();
+        h.last().receive(welcome());
+        h.client.pageGone();
+        expect(h.last().sent).toEqual(['{"type":"join"}']);
+    });
+
+    it('nor before its socket is open', () => {
+        const h = harness();
+        h.client.start();
+        h.client.pageGone();
+        expect(h.last().sent).toEqual([]);
+    });
+});

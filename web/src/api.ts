@@ -17,6 +17,7 @@ export interface RoomState {
     maxParticipants: number;
     expiresAt: string;
     pin?: boolean;      // joiners need a PIN
+    node?: string;      // which node of a fleet answered
 }
 
 // status 0 with error "network" means no HTTP answer at all.

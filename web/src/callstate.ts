@@ -15,6 +15,7 @@ export interface RemoteState {
     cam: boolean;
     paused: boolean;        // their video is paused by their policy
     noVideo: boolean;       // they chose "Sound only"
+    cannotCall: boolean;    // their browser cannot call: it sent nothing
     stream: MediaStream | null;
 }
 
@@ -24,6 +25,7 @@ export interface CallState {
     endedByThem: boolean;
     everJoined: boolean;
     someoneLeft: boolean;     // a participant left and we are alone again
+    cannotCallCame: boolean;  // someone whose browser cannot call came and went
     maxParticipants: number;
     remotes: Map<string, RemoteState>;
     mic: boolean;             // our microphone switched on
@@ -55,6 +57,7 @@ export function initialState(): CallState {
         endedByThem: false,
         everJoined: false,
         someoneLeft: false,
+        cannotCallCame: false,
         maxParticipants: 2,
         remotes: new Map(),
         mic: true,
@@ -112,6 +115,8 @@ export function statusOf(s: CallState): Status {
         return { key: 'stReconnecting', tone: 'warn', share: false, final: false };
     }
     if (remotes.length === 0) {
+        // the link again, for the person to open in another browser
+        if (s.cannotCallCame) return { key: 'stTheyCannotCall', tone: 'bad', share: true, final: false };
         return s.someoneLeft
             ? { key: 'stOtherLeft', tone: 'warn', share: true, final: false }
             : { key: 'stWaiting', tone: 'info', share: true, final: false };
@@ -120,6 +125,9 @@ export function statusOf(s: CallState): Status {
         return { key: 'stReconnecting', tone: 'warn', share: false, final: false };
     }
     if (!anyUp) {
+        if (remotes.some((r) => r.cannotCall)) {
+            return { key: 'stTheyCannotCall', tone: 'bad', share: false, final: false };
+        }
         // Never up, and it should have been long ago: the network is in
         // the way. Said plainly, while the page keeps trying.
         return remotes.some((r) => r.link === 'blocked')

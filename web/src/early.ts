@@ -9,7 +9,8 @@
 // Imports nothing, so that it stays one small file of its own; the
 // storage key is the one signaling.ts keeps (tests/web/early.test.ts
 // checks that they agree). A browser that cannot make a call at all never
-// joins from here: room.ts explains, and takes no seat.
+// joins from here: room.ts explains (cannotcall.ts; capability.ts holds
+// the same test as canCall), and takes no seat.
 
 import type { EarlyEvent, EarlySocket } from './signaling.js';
 
@@ -25,6 +26,16 @@ function resumeOf(token: string): string | null {
         return sessionStorage.getItem(`webcall:${token}:resume`);
     } catch {
         return null;    // storage refused (private mode): join as new
+    }
+}
+
+// The seat ticket that goes with the resume secret: a node of a fleet that
+// never saw this seat gives it back from the ticket (signaling.ts).
+function ticketOf(token: string): string | null {
+    try {
+        return sessionStorage.getItem(`webcall:${token}:ticket`);
+    } catch {
+        return null;
     }
 }
 
@@ -52,12 +63,23 @@ if (token && canCall() && window.webcallEarly === undefined) {
         const early: EarlySocket = { url, socket, events, adopted: false };
         socket.addEventListener('open', () => {
             const resume = resumeOf(token);
+            const ticket = resume ? ticketOf(token) : null;
             const pass = passOf(token);
-            socket.send(JSON.stringify({ type: 'join', ...(resume ? { resume } : {}), ...(pass ? { pass } : {}) }));
+            socket.send(JSON.stringify({
+                type: 'join', ...(resume ? { resume } : {}), ...(ticket ? { ticket } : {}),
+                ...(pass ? { pass } : {}),
+            }));
             if (!early.adopted) events.push({ type: 'open' });
         });
         socket.addEventListener('message', (e) => {
             if (!early.adopted) events.push({ type: 'message', data: e.data });
+        });
+        // Gone before room.js took the socket and before any welcome (a
+        // quick reload): free the seat the join is taking, which nobody
+        // could resume (signaling.ts, pageGone).
+        window.addEventListener('pagehide', () => {
+            const welcomed = events.some((ev) => ev.type === 'message' && String(ev.data).includes('"welcome"'));
+            if (!early.adopted && !welcomed && socket.readyState === 1) socket.send('{"type":"bye"}');
         });
         socket.addEventListener('close', (e) => {
             if (!early.adopted) events.push({ type: 'close', code: e.code, reason: e.reason });

@@ -117,6 +117,10 @@ const RESEND_MAX_MS = 12000;
 const QUIET_AFTER_OUTAGE_MS = 5000;
 const ORPHAN_MS = 20000;        // a kept connection waits this long for its new id
 const HELLO_MS = 1500;          // then a new offer to a peer that knew none
+// Back on our seat, a peer the server does not list yet keeps its working
+// connection this long: in a fleet, a room whose node died comes back on
+// another node one caller at a time (each with its seat ticket).
+const AWAY_MS = 20000;
 // Sent on the service channel every second. ICE takes about 7 s to call a
 // dead path "disconnected"; SILENT_MS without a heartbeat (from a peer that
 // sends them) and without a byte on the transport says so sooner.
@@ -738,8 +742,11 @@ export class PeerManager {
             this.orphan(peers);
             return;
         }
-        for (const id of [...this.peers.keys()]) {
-            if (!peers.includes(id)) this.remove(id);
+        for (const [id, p] of [...this.peers]) {
+            if (peers.includes(id)) continue;
+            const state = p.pc.connectionState;
+            if (sameSeat && state !== 'failed' && state !== 'closed') this.keepAway(id);
+            else this.remove(id);
         }
         for (const id of peers) {
             if (!this.peers.has(id)) this.create(id, true);
@@ -749,10 +756,36 @@ export class PeerManager {
     // A newcomer offers to us; a participant back on its seat keeps its
     // connection (an offer with a new pc id replaces it if it reloaded).
     joined(id: string, resumed: boolean): void {
+        this.clearAway(id);
         if (!resumed) this.remove(id);
+        // Back on a seat whose grace ran out here (a phone frozen in the
+        // background lost its socket; our end closed on its peer-left): its
+        // own connection leads nowhere now and it will not offer, so we do,
+        // and our new pc id makes it replace its end (issue 18).
+        else if (!this.peers.has(id) && this.orphans.size === 0) this.create(id, true);
+    }
+
+    // A peer missing from the welcome of our own seat: gone for good
+    // unless the server names it again (peer-joined, resumed) in time.
+    private away = new Map<string, number>();
+
+    private keepAway(id: string): void {
+        if (this.away.has(id)) return;
+        this.away.set(id, window.setTimeout(() => {
+            this.away.delete(id);
+            this.remove(id);
+        }, AWAY_MS));
+    }
+
+    private clearAway(id: string): void {
+        const timer = this.away.get(id);
+        if (timer === undefined) return;
+        window.clearTimeout(timer);
+        this.away.delete(id);
     }
 
     remove(id: string): void {
+        this.clearAway(id);
         const p = this.peers.get(id);
         if (!p) return;
         p.close();
@@ -824,7 +857,8 @@ export class PeerManager {
         for (const [id, p] of [...this.orphans]) {
             this.orphans.delete(id);
             p.close();
-            this.onGone(id);
+            // (a new connection under the same id is that person, still here)
+            if (!this.peers.has(id)) this.onGone(id);
         }
     }
 
@@ -860,9 +894,26 @@ export class PeerManager {
             if (typeof m['sdp'] === 'string') void p.onDescription('offer', m['sdp']);
         } else if (m['type'] === 'answer') {
             if (!p) return;
+            if (pcId && p.remotePcId !== null && p.remotePcId !== pcId) {
+                // Answered by a connection other than the one ours knew: the
+                // other side closed that one (our peer-left there) and made a
+                // new one for our offer, which can never share this one's
+                // DTLS and channel. Start afresh: our new pc id makes it
+                // replace its end too (issue 18).
+                this.replace(p);
+                return;
+            }
             if (pcId) p.remotePcId = pcId;
             if (typeof m['sdp'] === 'string') void p.onDescription('answer', m['sdp']);
         } else if (m['type'] === 'candidate') {
+            if (!p && m['adopt'] === 1 && this.orphans.size === 0) {
+                // A hello from someone whose seat the server forgot, for a
+                // connection we no longer have (we closed it on their
+                // peer-left: a phone frozen past its grace): offer now
+                // rather than have them wait HELLO_MS to offer (issue 18).
+                this.create(from, true);
+                return;
+            }
             if (!p || (pcId && p.remotePcId && pcId !== p.remotePcId)) return;
             const c = m['candidate'];
             void p.onCandidate(typeof c === 'object' && c !== null ? c as RTCIceCandidateInit : null);
@@ -910,6 +961,15 @@ export class PeerManager {
     }
 
     private create(id: string, initiator: boolean, wasConnected = false, since?: number): Peer {
+        // Only our seat was forgotten (theirs kept its id) and nobody adopted
+        // our old connection to them: this one takes its place, so the old
+        // one stops at once, before its ICE restarts send them stale offers
+        // (issue 18: a phone frozen past its grace).
+        const orphan = this.orphans.get(id);
+        if (orphan) {
+            this.orphans.delete(id);
+            orphan.close();
+        }
         const hooks: PeerHooks = {
             freshIce: async () => {
                 const ice = await this.freshIce();

@@ -4,6 +4,8 @@
 // the view to draw it.
 import { endRoom, forgetOwnerKey, forgetPass, getRoom, ownerKeyOf, passOf } from './api.js';
 import { initialState, type CallState, type RemoteState } from './callstate.js';
+import { browserFacts, cannotCallMessage, isCannotCall, missingPiece } from './capability.js';
+import { peerConnectionWorks, showCannotCall } from './cannotcall.js';
 import { localHref, localize, t } from './i18n.js';
 import * as media from './media.js';
 import { PeerManager, type PeerLink, type ServiceMessage } from './peers.js';
@@ -12,7 +14,7 @@ import { loadQuality, saveQuality, type QualityChoice } from './quality.js';
 import { SpeakerWatch } from './speakerwatch.js';
 import { RoomView } from './roomview.js';
 import { setupPageShare } from './share.js';
-import { AdoptedSocket, SignalingClient, type SocketLike, type StoreLike } from './signaling.js';
+import { AdoptedSocket, SignalingClient, type Relayed, type SocketLike, type StoreLike } from './signaling.js';
 import { fill } from './texts.js';
 
 localize('roomTitle');
@@ -236,7 +238,7 @@ function remote(id: string): RemoteState {
     let r = state.remotes.get(id);
     if (!r) {
         r = { id, n: ++arrivals, link: 'connecting', weak: false, mic: true, cam: true, paused: false, noVideo: false,
-              stream: null };
+              cannotCall: false, stream: null };
         state.remotes.set(id, r);
     }
     return r;
@@ -244,7 +246,10 @@ function remote(id: string): RemoteState {
 
 const peers = new PeerManager((m) => signal.send(m), {
     stream: (id, stream) => update(() => { remote(id).stream = stream; }),
-    link: (id, link: PeerLink) => update(() => { remote(id).link = link; }),
+    link: (id, link: PeerLink) => update((s) => {
+        remote(id).link = link;
+        if (link === 'connected') s.cannotCallCame = false;
+    }),
     quality: (id, q) => {
         const r = state.remotes.get(id);
         if (r && r.weak !== (q === 'bad')) update(() => { r.weak = q === 'bad'; });
@@ -312,6 +317,58 @@ function onService(id: string, m: ServiceMessage): void {
     }
 }
 
+// --- a browser that cannot call -------------------------------------------------
+
+// A browser that cannot call says so before it leaves (cannotcall.ts). One
+// that joined without a word (an old page, cached) is known by its
+// silence: a call's first offer or answer comes within a second or two.
+const SILENT_PEER_MS = 15000;
+const heard = new Set<string>();
+
+function expectFrom(id: string): void {
+    window.setTimeout(() => {
+        const r = state.remotes.get(id);
+        if (r && !heard.has(id) && (r.link === 'connecting' || r.link === 'blocked')) {
+            update(() => { r.cannotCall = true; });
+        }
+    }, SILENT_PEER_MS);
+}
+
+function onRelayed(m: Relayed): void {
+    if (isCannotCall(m)) {
+        peers.remove(m.from);
+        update((s) => { s.remotes.delete(m.from); });
+        someoneCannotCall();
+        return;
+    }
+    heard.add(m.from);
+    const r = state.remotes.get(m.from);
+    if (r?.cannotCall) update(() => { r.cannotCall = false; });
+    withPeers(() => peers.relayed(m));
+}
+
+// Somebody's browser cannot make calls: alone, the page says so in its
+// status; in a call, a notice.
+function someoneCannotCall(): void {
+    update((s) => { if (s.remotes.size === 0) s.cannotCallCame = true; });
+    if (state.remotes.size > 0) notice(t.joinerCannotCall);
+}
+
+// Building a peer connection failed: if this browser cannot build one at
+// all, tell the others, free the seat, and say so.
+function withPeers(job: () => void): void {
+    try {
+        job();
+    } catch (e) {
+        if (peerConnectionWorks() || !token) throw e;
+        const told = state.remotes.size;
+        for (const id of state.remotes.keys()) signal.send(cannotCallMessage(id));
+        signal.leave();
+        stopEverything();
+        showCannotCall('webrtc', token, roomUrl, wsUrl, told);
+    }
+}
+
 // --- signaling ---------------------------------------------------------------
 
 function sessionStore(): StoreLike | null {
@@ -352,6 +409,12 @@ const signal = new SignalingClient({
         if (res.status === 410) return 'ended';
         return res.status === 404 || res.status === 400 ? 'gone' : 'unknown';
     },
+    // a call that moved to another node of a fleet goes home when it can
+    home: async () => {
+        const res = await getRoom(token ?? '');
+        return res.ok && typeof res.data.node === 'string' ? res.data.node : null;
+    },
+    alone: () => state.remotes.size === 0,
     events: {
         pinRequired: () => {
             if (!token) return;
@@ -366,17 +429,24 @@ const signal = new SignalingClient({
                 s.maxParticipants = w.maxParticipants;
                 for (const id of w.peers) remote(id);
             });
+            for (const id of w.peers) expectFrom(id);
             // once per page, in plain words: a mesh of 3-4 needs bandwidth
             if (first && w.maxParticipants > 2) notice(t.groupWarning);
-            peers.welcome(w.id, w.iceServers, w.peers, w.resumed);
+            withPeers(() => peers.welcome(w.id, w.iceServers, w.peers, w.resumed));
             void keepAwake();
         },
         peerJoined: (id, resumed) => {
             peers.joined(id, resumed);
             update((s) => { remote(id); s.someoneLeft = false; });
+            expectFrom(id);
         },
-        peerLeft: (id) => peers.remove(id),
-        relayed: (m) => peers.relayed(m),
+        peerLeft: (id) => {
+            peers.remove(id);
+            // one who left before any connection to them was made
+            update((s) => { if (s.remotes.delete(id) && s.remotes.size === 0) s.someoneLeft = true; });
+        },
+        relayed: (m) => onRelayed(m),
+        cannotCall: () => someoneCannotCall(),
         ended: (reason) => {
             if (state.end) return;
             if ((reason === 'ended' || reason === 'link-ended') && token) forgetOwnerKey(token);
@@ -445,6 +515,18 @@ async function keepAwake(): Promise<void> {
 
 // The lock is dropped whenever the tab is hidden; take it again on return.
 document.addEventListener('visibilitychange', () => void keepAwake());
+// A tab frozen in the background comes back with its videos paused, and
+// without its signaling socket (Chromium drops it on the freeze and says
+// so on the thaw): play them again, and join again now, not after the
+// backoff (the seat is resumed; connections that work are kept).
+document.addEventListener('resume', () => {
+    view.resumeVideos();
+    signal.reconnectNow();
+    signal.retryNow();
+});
+document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') view.resumeVideos();
+});
 // The network is back (Wi-Fi rejoined, a tunnel left): reconnect now, not
 // at the end of the backoff.
 window.addEventListener('online', () => signal.retryNow());
@@ -550,6 +632,12 @@ function onKey(e: KeyboardEvent): void {
 // --- start ---------------------------------------------------------------------
 
 function main(): void {
+    // A browser that cannot call says so at once, and takes no seat.
+    const missing = token ? missingPiece(browserFacts()) : null;
+    if (token && missing) {
+        showCannotCall(missing, token, roomUrl, wsUrl);
+        return;
+    }
     wireControls();
     if (!token) {
         update((s) => { s.end = 'not-found'; });
@@ -561,6 +649,7 @@ function main(): void {
     update((s) => { s.isHost = ownerKeyOf(token) !== null; s.quality = quality; });
     // Camera prompt and signaling at the same time: neither waits.
     signal.start();
+    window.addEventListener('pagehide', () => signal.pageGone());
     void startMedia();
     speakers.start();
     navigator.mediaDevices?.addEventListener?.('devicechange', () => void refreshDevices());

@@ -219,6 +219,17 @@ export class RoomView {
         });
     }
 
+    // A page frozen in the background (a phone's tab, Android or iOS)
+    // comes back with its videos paused: the picture would stay still and
+    // the sound silent under "Connected". Play them again; where sound now
+    // needs a tap, play() offers it as on arrival.
+    resumeVideos(): void {
+        for (const tile of this.tiles.values()) {
+            if (tile.video.paused && tile.video.srcObject) this.play(tile.video);
+        }
+        if (this.selfVideo.paused && this.selfVideo.srcObject) void this.selfVideo.play().catch(() => undefined);
+    }
+
     unmuteAll(): void {
         for (const tile of this.tiles.values()) {
             tile.video.muted = false;

@@ -29,6 +29,8 @@ export interface Welcome {
     iceServers: RTCIceServer[];
     maxParticipants: number;
     resumed: boolean;   // same seat as before (id unchanged)
+    node: string | null;    // which node of a fleet seated us
+    moved: boolean;         // the room moved to this node from another
 }
 
 // A relayed offer, answer or candidate, as the other side sent it plus "from".
@@ -47,6 +49,9 @@ export interface SignalEvents {
     ended(reason: EndReason): void;
     // Fresh TURN credentials, the answer to {"type":"ice-servers"}.
     iceServers(servers: RTCIceServer[]): void;
+    // Somebody opened the link in a browser that cannot make calls, and
+    // told the room instead of joining ({"type":"cannot-call"}).
+    cannotCall(): void;
     // 4403: a PIN room, and this join had no valid pass. The client waits
     // (no retries) until rejoin(); without this handler it is 'rejected'.
     pinRequired(): void;
@@ -156,7 +161,19 @@ export interface SignalOptions {
     probe?: () => Promise<'gone' | 'ended' | 'there' | 'unknown'>;
     // A PIN room's pass, sent with every join (docs/protocol.md).
     pass?: () => string | null;
+    // Which node answers for the room now (GET /api/rooms/<token>'s
+    // "node"), or null when that is not known. Asked every few seconds
+    // while the call is on a node it moved to, to go home when its own
+    // node is back (docs/architecture.md, "A fleet of nodes").
+    home?: () => Promise<string | null>;
+    // Whether we are alone in the room: then the check runs too, so that
+    // somebody who joined a room on the wrong node (its own was out for a
+    // moment) finds the others there.
+    alone?: () => boolean;
 }
+
+// How often a moved call asks where its room lives now, plus jitter.
+export const HOME_CHECK_MS = 5000;
 
 const OPEN = 1;
 
@@ -200,6 +217,10 @@ export class SignalingClient {
     private readonly opt: SignalOptions;
     private readonly keyId: string;
     private readonly keyResume: string;
+    private readonly keyTicket: string;
+    private node: string | null = null;
+    private moved = false;
+    private homeTimer: unknown = null;
     private iceWaiters: ((s: RTCIceServer[] | null) => void)[] = [];
     // A welcome came on this page: a 4410 then ends the call we were in;
     // before one, it refuses a newcomer at a link that just ended.
@@ -210,6 +231,7 @@ export class SignalingClient {
         // Per room, so two rooms in two tabs never share a seat.
         this.keyId = `webcall:${opt.room}:id`;
         this.keyResume = `webcall:${opt.room}:resume`;
+        this.keyTicket = `webcall:${opt.room}:ticket`;
         this.id = opt.store?.getItem(this.keyId) ?? null;
     }
 
@@ -256,10 +278,35 @@ export class SignalingClient {
         this.open();
     }
 
+    // Leaves this connection without leaving the seat, and joins again at
+    // once (with resume and ticket): the front sends the new one to the
+    // node that holds the room now. The old connection's seat waits out
+    // its grace there and is freed; the others see us come back.
+    reconnectNow(): void {
+        if (this.state !== 'joined' || !this.sock) return;
+        const old = this.sock;
+        this.sock = null;
+        old.onclose = null;
+        old.onmessage = null;
+        if (old.readyState <= OPEN) old.close(4000, 'moving');
+        this.setState('reconnecting');
+        this.open();
+    }
+
     // After pinRequired, once the PIN screen got the pass: joins again.
     rejoin(): void {
         if (this.state === 'closed' || this.sock || this.timer !== null) return;
         this.open();
+    }
+
+    // The page goes away (a reload, a closed tab) before its welcome came:
+    // the seat its join is taking could never be resumed (the page has no
+    // secret for it), and would hold a room of two for the whole grace
+    // period. bye after the join frees it at once. After a welcome nothing
+    // is sent: the reload resumes that seat.
+    pageGone(): void {
+        if (this.welcomed || this.state !== 'connecting') return;
+        if (this.sock && this.sock.readyState === OPEN) this.sock.send('{"type":"bye"}');
     }
 
     // Leaves for good: bye frees the seat at once.
@@ -279,8 +326,13 @@ export class SignalingClient {
         const onOpen = () => {
             opened = true;
             const resume = this.opt.store?.getItem(this.keyResume);
+            // the seat ticket goes with its resume secret, never alone
+            const ticket = resume ? this.opt.store?.getItem(this.keyTicket) : null;
             const pass = this.opt.pass?.();
-            sock.send(JSON.stringify({ type: 'join', ...(resume ? { resume } : {}), ...(pass ? { pass } : {}) }));
+            sock.send(JSON.stringify({
+                type: 'join', ...(resume ? { resume } : {}), ...(ticket ? { ticket } : {}),
+                ...(pass ? { pass } : {}),
+            }));
         };
         const onClose = (ev: { code: number }) => {
             if (this.sock !== sock) return;
@@ -335,9 +387,13 @@ export class SignalingClient {
             case 'candidate':
                 if (typeof m['from'] === 'string') ev.relayed?.(m as Relayed);
                 return;
+            case 'cannot-call':
+                ev.cannotCall?.();
+                return;
             case 'ice-servers': {
                 if (!Array.isArray(m['iceServers'])) return;
                 const servers = m['iceServers'].filter(isObject) as unknown as RTCIceServer[];
+                if (typeof m['ticket'] === 'string') this.opt.store?.setItem(this.keyTicket, m['ticket']);
                 for (const w of [...this.iceWaiters]) w(servers);
                 ev.iceServers?.(servers);
                 return;
@@ -357,6 +413,13 @@ export class SignalingClient {
         const store = this.opt.store;
         store?.setItem(this.keyId, id);
         if (typeof m['resume'] === 'string') store?.setItem(this.keyResume, m['resume']);
+        if (typeof m['ticket'] === 'string') store?.setItem(this.keyTicket, m['ticket']);
+        else store?.removeItem(this.keyTicket);
+        const node = typeof m['node'] === 'string' ? m['node'] : null;
+        const moved = m['moved'] === true;
+        this.node = node;
+        this.moved = moved;
+        this.checkHome(node !== null);
         const max = typeof m['maxParticipants'] === 'number' ? m['maxParticipants'] : 2;
         const ice = Array.isArray(m['iceServers']) ? m['iceServers'].filter(isObject) : [];
         this.setState('joined');
@@ -366,7 +429,39 @@ export class SignalingClient {
             iceServers: ice as unknown as RTCIceServer[],
             maxParticipants: max,
             resumed,
+            node,
+            moved,
         });
+    }
+
+    // While the room lives on a node it moved to (or we are alone in it),
+    // asks every few seconds which node answers for it now; another one
+    // means its own node is back.
+    private checkHome(on: boolean): void {
+        const clear = this.opt.clearTimer ?? ((t) => clearTimeout(t as number));
+        if (this.homeTimer !== null) clear(this.homeTimer);
+        this.homeTimer = null;
+        if (!on || !this.opt.home) return;
+        const set = this.opt.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+        const random = this.opt.random ?? Math.random;
+        const tick = () => {
+            this.homeTimer = set(() => {
+                if (this.state !== 'joined' || !(this.moved || this.opt.alone?.())) {
+                    tick();
+                    return;
+                }
+                const here = this.node;
+                void this.opt.home?.().then((now) => {
+                    if (this.homeTimer === null) return;
+                    if (now !== null && here !== null && now !== here && this.node === here) {
+                        this.reconnectNow();
+                    } else {
+                        tick();
+                    }
+                }, () => { if (this.homeTimer !== null) tick(); });
+            }, HOME_CHECK_MS + Math.round(random() * HOME_CHECK_MS / 2));
+        };
+        tick();
     }
 
     private onClose(code: number): void {
@@ -406,10 +501,12 @@ export class SignalingClient {
 
     private forget(): void {
         this.opt.store?.removeItem(this.keyResume);
+        this.opt.store?.removeItem(this.keyTicket);
         this.opt.store?.removeItem(this.keyId);
     }
 
     private finish(reason: EndReason): void {
+        this.checkHome(false);
         if (this.timer !== null) {
             (this.opt.clearTimer ?? ((t) => clearTimeout(t as number)))(this.timer);
             this.timer = null;

@@ -133,6 +133,21 @@ export const en = {
     qualityAudioHint: 'No pictures, only voices. Uses the least data.',
     tileSoundOnly: 'Sound only',
     soundOnlyOff: 'Sound only is off. The others can see you again.',
+    cantWebrtc: 'This browser can\'t make video calls. Open the link in Safari or Chrome.',
+    cantMedia: 'This browser can\'t use a camera or microphone, so it can\'t make video calls. Open the link in Safari or Chrome.',
+    cantInsecure: 'Video calls only work at an address that starts with https://. Ask the person who sent you this link for the right one.',
+    cantInApp: 'You opened the link inside {app}. Its own browser can\'t make video calls.',
+    cantInAppUnknown: 'You opened the link inside an app. Its own browser can\'t make video calls.',
+    cantStepsIos: 'Tap ⋯ or the share button (a square with an arrow), then choose Open in Safari.',
+    cantStepsAndroid: 'Tap ⋮ at the top right, then choose Open in Chrome or Open in browser.',
+    cantStepsCopy: 'Or press Copy link, open Safari or Chrome yourself, and paste the link into the address bar.',
+    cantHowCopy: 'Press Copy link, then open Safari or Chrome and paste the link into the address bar.',
+    cantCheckCam: 'Check my camera',
+    cantCamOff: 'Turn my camera off',
+    cantCamWorks: 'Your camera works. Only this browser can\'t make the call.',
+    cantCamFailed: 'The camera did not start in this browser. Open the link in Safari or Chrome.',
+    stTheyCannotCall: 'The other person\'s browser can\'t make video calls. Ask them to open the link in Safari or Chrome.',
+    joinerCannotCall: 'Someone opened the link in a browser that can\'t make video calls. They are told to open it in Safari or Chrome.',
 };
 
 export type TextKey = keyof typeof en;
@@ -270,6 +285,21 @@ export const ru: Texts = {
     qualityAudioHint: 'Без видео, только голоса. Меньше всего трафика.',
     tileSoundOnly: 'Только звук',
     soundOnlyOff: 'Режим «Только звук» выключен. Вас снова видно.',
+    cantWebrtc: 'Этот браузер не умеет делать видеозвонки. Откройте ссылку в Safari или Chrome.',
+    cantMedia: 'Этот браузер не может включить камеру и микрофон, поэтому видеозвонок в нём не получится. Откройте ссылку в Safari или Chrome.',
+    cantInsecure: 'Видеозвонки работают только по адресу, который начинается с https://. Попросите того, кто прислал ссылку, прислать правильную.',
+    cantInApp: 'Вы открыли ссылку внутри {app}. Встроенный браузер этого приложения не умеет делать видеозвонки.',
+    cantInAppUnknown: 'Вы открыли ссылку внутри приложения. Встроенный браузер приложения не умеет делать видеозвонки.',
+    cantStepsIos: 'Нажмите «⋯» или кнопку «Поделиться» (квадрат со стрелкой) и выберите «Открыть в Safari».',
+    cantStepsAndroid: 'Нажмите «⋮» вверху справа и выберите «Открыть в Chrome» или «Открыть в браузере».',
+    cantStepsCopy: 'Или нажмите «Скопировать ссылку», сами откройте Safari или Chrome и вставьте ссылку в адресную строку.',
+    cantHowCopy: 'Нажмите «Скопировать ссылку», затем откройте Safari или Chrome и вставьте ссылку в адресную строку.',
+    cantCheckCam: 'Проверить камеру',
+    cantCamOff: 'Выключить камеру',
+    cantCamWorks: 'Камера работает. Не подходит только этот браузер.',
+    cantCamFailed: 'В этом браузере камера не включилась. Откройте ссылку в Safari или Chrome.',
+    stTheyCannotCall: 'Браузер собеседника не умеет делать видеозвонки. Попросите его открыть ссылку в Safari или Chrome.',
+    joinerCannotCall: 'Кто-то открыл ссылку в браузере, который не умеет делать видеозвонки. Ему подсказано открыть её в Safari или Chrome.',
 };
 
 export type Lang = 'en' | 'ru';

@@ -1,0 +1,212 @@
+// A fleet behind the shipped front (deploy/scale-out/front.conf), three
+// nodes with one secret: when a room's node dies (kill -9 of its master and
+// workers), its callers come back through the front on another node with
+// their seats and peer ids (seat tickets); when the node is back, they go
+// home the same way; refused tickets say why and seat the caller as new;
+// and a room ended before its node was lost stays ended on every node.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNginx, tempDir, writeSecret, request, sleep, workerPids } from '../lib/nginx.mjs';
+import { startFront } from '../lib/front.mjs';
+import { Peer, waitFor } from '../lib/ws.mjs';
+
+let nodes = [];
+let front;
+
+before(async () => {
+    const dir = await tempDir('webcall-fleet-');
+    const secretFile = await writeSecret(dir, 'fleet-secret');
+    for (let i = 0; i < 3; i++) {
+        nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 2 }));
+    }
+    front = await startFront(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
+});
+
+after(async () => {
+    await front?.stop();
+    for (const n of nodes) await n.stop({ allowAlerts: [/worker process \d+ exited on signal 9/] });
+});
+
+const create = async (body = {}) => {
+    const res = await request(front.base, '/api/rooms', { method: 'POST', json: body });
+    assert.equal(res.status, 201, res.body);
+    return res.json;
+};
+
+// Which node answers for a room through the front now, and each node's id.
+const nodeOf = async (token) => (await request(front.base, `/api/rooms/${token}`)).json?.node;
+const idOfNode = async (n) => {
+    const { token } = (await request(n.base, '/api/rooms', { method: 'POST' })).json;
+    return (await request(n.base, `/api/rooms/${token}`)).json.node;
+};
+
+// A join with what the last welcome gave (resume secret and ticket).
+async function rejoin(peer, token, { ticket = peer.ticket, resume = peer.resume } = {}) {
+    const p = await Peer.open(front.port, token);
+    p.send({ type: 'join', ...(resume ? { resume } : {}), ...(ticket ? { ticket } : {}) });
+    return p;
+}
+
+async function welcomed(p) {
+    const w = await p.next('welcome');
+    p.id = w.id;
+    p.resume = w.resume;
+    p.ticket = w.ticket;
+    return w;
+}
+
+// kill -9 of a node's master and workers, as a machine that dies would.
+async function kill9(n) {
+    const pids = [n.pid, ...await workerPids(n.pid)];
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    await n.child.exited;
+}
+
+test('a welcome carries a seat ticket and the node; the rooms API names the node too', async () => {
+    const { token } = await create();
+    const a = await Peer.open(front.port, token);
+    a.send({ type: 'join' });
+    const w = await welcomed(a);
+    assert.match(w.ticket, /^[1-9A-HJ-NP-Za-km-z]{53}$/);
+    assert.match(w.node, /^[1-9A-HJ-NP-Za-km-z]{8}$/);
+    assert.equal(w.moved, undefined);
+    assert.equal(await nodeOf(token), w.node);
+    // fresh TURN credentials bring a fresh ticket
+    a.send({ type: 'ice-servers' });
+    const ice = await a.next('ice-servers');
+    assert.match(ice.ticket, /^[1-9A-HJ-NP-Za-km-z]{53}$/);
+    a.close();
+});
+
+test('refused tickets: altered, of another room, without their resume secret, older than the seat', async () => {
+    const { token } = await create({ maxParticipants: 4 });
+    const { token: other } = await create({ maxParticipants: 4 });
+    const a = await Peer.open(front.port, token);
+    a.send({ type: 'join' });
+    const first = await welcomed(a);
+    const old = { resume: a.resume, ticket: a.ticket };
+
+    // altered: one character of the MAC changed (with a resume secret that
+    // holds no seat here, as after a node was lost)
+    const flip = a.ticket.slice(0, -1) + (a.ticket.endsWith('2') ? '3' : '2');
+    const b = await rejoin(a, token, { ticket: flip, resume: '4kTq9XzLmNpR2sUvWxYz1a' });
+    const e1 = await b.next('error');
+    assert.equal(e1.code, 'bad-ticket');
+    assert.match(e1.message, /does not match/);
+    const wb = await b.next('welcome');
+    assert.notEqual(wb.id, first.id, 'a forged ticket took somebody\'s id');
+
+    // another room's ticket
+    const c = await rejoin(a, other);
+    const e2 = await c.next('error');
+    assert.equal(e2.code, 'bad-ticket');
+    assert.match(e2.message, /another room/);
+    await c.next('welcome');
+
+    // a ticket alone, without the resume secret its MAC covers
+    const d = await rejoin(a, token, { resume: null });
+    assert.equal((await d.next('error')).code, 'bad-ticket');
+    assert.notEqual((await d.next('welcome')).id, first.id);
+
+    // the seat moves on (a resume: new secret, serial 2); the first pair is
+    // older than the seat now and seats a new participant
+    const a2 = await rejoin(a, token);
+    const again = await welcomed(a2);
+    assert.equal(again.id, first.id);
+    await a.expectClose(4001);
+    const e = await rejoin({}, token, old);
+    const e3 = await e.next('error');
+    assert.equal(e3.code, 'bad-ticket');
+    assert.match(e3.message, /older/);
+    assert.notEqual((await e.next('welcome')).id, first.id);
+    for (const p of [a2, b, c, d, e]) p.close();
+
+    // a ticket that is not base58 is no join at all
+    const f = await Peer.open(front.port, token);
+    f.send({ type: 'join', resume: '4kTq9XzLmNpR2sUvWxYz1a', ticket: 'not a ticket!' });
+    await f.expectError('bad-message', 4400);
+});
+
+test('a node killed mid-call: its callers are back on another node with their peer ids, then go home', async () => {
+    const { token } = await create();
+    const a = await Peer.open(front.port, token);
+    a.send({ type: 'join' });
+    const wa = await welcomed(a);
+    const b = await Peer.open(front.port, token);
+    b.send({ type: 'join' });
+    const wb = await welcomed(b);
+    assert.deepEqual(wb.peers, [wa.id]);
+    await a.next('peer-joined');
+
+    const ids = await Promise.all(nodes.map(idOfNode));
+    const home = ids.indexOf(wa.node);
+    assert.ok(home >= 0, `welcome's node ${wa.node} is none of ${ids}`);
+    const dead = nodes[home];
+
+    // the node dies: both connections drop
+    const t0 = Date.now();
+    await kill9(dead);
+    await Promise.all([a.closed, b.closed]);
+
+    // the pages come back through the front with resume and ticket
+    const a2 = await rejoin(a, token);
+    const wa2 = await welcomed(a2);
+    const b2 = await rejoin(b, token);
+    const wb2 = await welcomed(b2);
+    const took = Date.now() - t0;
+    assert.equal(wa2.id, wa.id);
+    assert.equal(wb2.id, wb.id);
+    assert.equal(wa2.moved, true);
+    assert.notEqual(wa2.node, wa.node);
+    assert.deepEqual(wb2.peers, [wa.id]);
+    const pj = await a2.next('peer-joined');
+    assert.deepEqual({ id: pj.id, resumed: pj.resumed }, { id: wb.id, resumed: true });
+    assert.ok(took < 3000, `signaling back after ${took} ms`);
+    // and they can talk there
+    b2.send({ type: 'offer', to: wa.id, sdp: 'v=0 on the new node' });
+    assert.equal((await a2.next('offer')).from, wb.id);
+    // the node that took them in counts them as seats given back
+    const taker = nodes[ids.indexOf(wa2.node)];
+    const metrics = (await request(taker.base, '/metrics')).body;
+    assert.match(metrics, /^webcall_joins_total\{zone="[^"]+",kind="ticket"\} 2$/m, metrics);
+
+    // the node comes back, empty (kill -9 lost its memory); after the
+    // front's fail_timeout the room hashes to it again
+    await dead.restart();
+    const back = await idOfNode(dead);
+    await waitFor(async () => (await nodeOf(token)) === back, 12000, 'the room\'s own node answering again', 250);
+
+    // the moved call goes home the same way, peer ids kept
+    const a3 = await rejoin(a2, token);
+    const wa3 = await welcomed(a3);
+    assert.equal(wa3.node, back);
+    assert.equal(wa3.id, wa.id);
+    const b3 = await rejoin(b2, token);
+    const wb3 = await welcomed(b3);
+    assert.equal(wb3.id, wb.id);
+    assert.deepEqual(wb3.peers, [wa.id]);
+    assert.equal((await a3.next('peer-joined')).id, wb.id);
+    for (const p of [a2, b2, a3, b3]) p.close();
+});
+
+test('a room ended before its node was lost stays ended on every node', async () => {
+    // a room whose node is not the one restarted above is as good as any
+    const { token, ownerKey } = await create();
+    const ids = await Promise.all(nodes.map(idOfNode));
+    const holder = nodes[ids.indexOf(await nodeOf(token))];
+    assert.ok(holder, 'the room\'s node is none of the three');
+    const res = await request(front.base, `/api/rooms/${token}`,
+        { method: 'DELETE', headers: { authorization: `Bearer ${ownerKey}` } });
+    assert.equal(res.status, 204, res.body);
+    await sleep(300);
+    // every node refuses it directly, not only the one that held it
+    for (const n of nodes) {
+        assert.equal((await request(n.base, `/api/rooms/${token}`)).status, 410, n.dir);
+    }
+    // its node is lost: the room hashes to another, which ended it too
+    await kill9(holder);
+    const after = await request(front.base, `/api/rooms/${token}`);
+    assert.equal(after.status, 410, after.body);
+    await assert.rejects(Peer.open(front.port, token), (e) => e.status === 410);
+    await holder.restart();
+});

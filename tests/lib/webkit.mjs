@@ -20,16 +20,11 @@ export const MINIBROWSER = process.env.MINIBROWSER_BIN || '/usr/lib/x86_64-linux
 export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_BIN || '/usr/bin/WebKitWebDriver';
 export const XVFB = process.env.XVFB_BIN || '/usr/bin/Xvfb';
 
-// Why WebKit cannot run here, or null. Not root: the tests skip on it; as
-// root (CI, after `make deps`) a missing piece is a failure, not a skip.
+// Why WebKit cannot run here, or null: startWebKit fails with it (the test
+// never skips, so a missing install step shows).
 export function webkitMissing() {
     const gone = [MINIBROWSER, WEBKIT_DRIVER, XVFB].filter((f) => !fs.existsSync(f));
     return gone.length ? `missing ${gone.join(', ')} (make deps)` : null;
-}
-
-export function webkitSkip() {
-    const why = webkitMissing();
-    return why && process.getuid?.() !== 0 ? why : false;
 }
 
 // Every process started here, killed on exit whatever happens.

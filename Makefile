@@ -19,8 +19,9 @@
 #                   (needs root for network namespaces; docs/benchmarks.md)
 #   make bench-setup  call setup time, the product against a bare WebRTC
 #                   page (docs/benchmarks.md)
-#   make test-fleet  the fleet's chaos test: a node killed under calls in
-#                   the simulated internet (root; tests/e2e/fleet.test.mjs)
+#   make test-fleet  the fleet's chaos test alone (it is part of make e2e):
+#                   a node killed under calls in the simulated internet
+#                   (root; tests/e2e/fleet.test.mjs)
 #   make test-networks  calls across the simulated internet, 5 per pair of
 #                   networks: first-try count and setup p80 (root)
 #   make screenshots  the README's phone screenshot, from the phone test
@@ -176,9 +177,7 @@ $(BUILD)/delayline: tests/lib/delayline.c
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnetfilter_queue -lnfnetlink
 
 # real Chromium (and Firefox) against nginx, coturn and the built client
-# The fleet's chaos test is make test-fleet: on two cores its kill of a
-# node is not yet reliably under the 1 s picture gap it checks.
-E2E_TESTS    := $(filter-out tests/e2e/fleet.test.mjs,$(wildcard tests/e2e/*.test.mjs))
+E2E_TESTS    := $(wildcard tests/e2e/*.test.mjs)
 
 e2e: all $(BUILD)/delayline
 	node --test --test-concurrency=1 $(E2E_TESTS)

@@ -2,6 +2,7 @@
 #include "seat_ticket.h"
 
 #include "base58.h"
+#include "big_endian.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -55,22 +56,6 @@ valid_id(const uint8_t *id) noexcept
         }
     }
     return true;
-}
-
-void
-put_u32(uint8_t *p, uint32_t v) noexcept
-{
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
-
-uint32_t
-get_u32(const uint8_t *p) noexcept
-{
-    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16)
-           | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
 /* layout: version | room tag | seat | peer id | serial | expiry | MAC */

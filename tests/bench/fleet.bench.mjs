@@ -32,16 +32,20 @@
 //   BENCH_FLEET_PARTS=idle1,speed,idle2   which parts run
 //   BENCH_FLEET_RATE=10000                relay rate (8 pairs)
 //   BENCH_STORM_CONCURRENCY=100           set-ups in flight
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startNginx, sleep, TOP, tempDir, writeSecret, workerPids } from '../lib/nginx.mjs';
 import { startFront } from '../lib/front.mjs';
+import {
+    NOFILE, cpuModel, fmt, hardNofile, nproc, phaseRunner, pinnedOn, sumStatus,
+} from './bench_lib.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const LOADGEN = path.join(TOP, 'build/bench/loadgen');
 const FRONT_CPU = Number(process.env.BENCH_SERVER_CPU ?? 0);
 const CLIENT_CPU = Number(process.env.BENCH_CLIENT_CPU ?? 1);
+const pinned = pinnedOn(CLIENT_CPU);
 const STORM_C = Number(process.env.BENCH_STORM_CONCURRENCY ?? 100);
 const RATE = Number(process.env.BENCH_FLEET_RATE ?? 10000);
 const PAIRS = 8;
@@ -60,77 +64,11 @@ const PARTS = new Set((process.env.BENCH_FLEET_PARTS ?? (QUICK ? 'idle1,speed' :
 
 if (!fs.existsSync(LOADGEN)) throw new Error(`${LOADGEN} is missing: run \`make bench-fleet\` (it builds it)`);
 
-const hardNofile = Number(execFileSync('bash', ['-c', 'ulimit -Hn']).toString().trim());
-const NOFILE = Math.min(100000, hardNofile);
 // above the descriptors, so that they, not worker_connections, are the bound
 // (nginx also starts closing keep-alive connections at 15/16 of these)
 const WORKER_CONNECTIONS = Math.ceil((NOFILE * 16) / 15) + 64;
 
-// --- child processes: every one is killed at exit, whatever happens ----------
-
-const children = new Set();
-process.on('exit', () => {
-    for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
-});
-
-// Runs the loadgen pinned to the client's core. Resolves with its stdout
-// parsed as JSON (the first line when hold: the loadgen then keeps its
-// connections until release() closes its stdin).
-function pinned(prog, args, { hold = false, timeoutMs = 300000 } = {}) {
-    const child = spawn('taskset', ['-c', String(CLIENT_CPU), prog, ...args.map(String)],
-        { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '', err = '';
-    const exited = new Promise((resolve) => child.once('exit', (code, sig) => {
-        children.delete(child);
-        resolve({ code, sig });
-    }));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    exited.then(() => clearTimeout(timer));
-    child.stderr.on('data', (d) => { err += d; });
-    const what = `${path.basename(prog)} ${args.join(' ')}`;
-    const parse = (text) => {
-        try { return JSON.parse(text); } catch {
-            throw new Error(`${what}: no JSON result (stdout: ${text.slice(0, 300)}; stderr: ${err.slice(0, 500)})`);
-        }
-    };
-    return new Promise((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-            out += d;
-            const nl = out.indexOf('\n');
-            if (hold && nl >= 0 && !child.resolved) {
-                child.resolved = true;
-                try {
-                    resolve({
-                        result: parse(out.slice(0, nl)),
-                        release: async () => { child.stdin.end(); await exited; },
-                    });
-                } catch (e) { reject(e); }
-            }
-        });
-        exited.then(({ code, sig }) => {
-            if (child.resolved) return;
-            child.resolved = true;
-            if (code !== 0) {
-                reject(new Error(`${what} exited with ${code ?? sig}: ${err.slice(0, 500)}`));
-                return;
-            }
-            try { resolve(parse(out.trim())); } catch (e) { reject(e); }
-        });
-    });
-}
-
 // --- processes: memory, descriptors, affinity ------------------------------------
-
-function procStatus(pid) {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0);
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), shmem: kb('RssShmem') };
-}
-
-const sumRss = (pids) => pids.map(procStatus).reduce((a, b) => ({
-    rss: a.rss + b.rss, anon: a.anon + b.anon, shmem: a.shmem + b.shmem,
-}));
 
 const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
 const nofileOf = (pid) => Number(/Max open files\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1]);
@@ -221,7 +159,7 @@ async function stopFleet(fleet, notes, label) {
 async function idle(fleet, total) {
     const { front, frontPids, nodePids } = fleet;
     await sleep(500);
-    const before = sumRss(frontPids), nodesBefore = sumRss(nodePids);
+    const before = sumStatus(frontPids), nodesBefore = sumStatus(nodePids);
     const n = Math.ceil(total / PER_LOADGEN);
     const totalRooms = Math.floor(total / 2);
     const runs = [];
@@ -240,7 +178,7 @@ async function idle(fleet, total) {
         throw failed.reason;
     }
     await sleep(1000);
-    const after = sumRss(frontPids), nodesAfter = sumRss(nodePids);
+    const after = sumStatus(frontPids), nodesAfter = sumStatus(nodePids);
     const fds = frontPids.map(fdCount);
     const limits = frontPids.map(nofileOf);
     const upstream = upstreamSockets(fleet.nodes);
@@ -296,8 +234,6 @@ async function relay(port, frontPids, nodePids) {
 
 // an error's text for a table note: one line, the HTML of nginx's error pages cut
 const oneLine = (t) => t.replace(/<html>[\s\S]*$/, '').replace(/\s+/g, ' ').trim().slice(0, 200);
-const fmt = (x, d = 0) => (x === undefined || x === null || Number.isNaN(x) ? 'n/a'
-    : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 const median = (xs) => {
     const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
     if (!v.length) return undefined;
@@ -306,21 +242,10 @@ const median = (xs) => {
 };
 const med = (runs, k) => median(runs.map((r) => r?.[k]));
 
-const cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-const nproc = execFileSync('nproc').toString().trim();
 const notes = [];
 const loads = [`start ${loadavg()}`];
 const R = { storms: { front: [], direct: [] }, relays: { front: [], direct: [] } };
-
-async function phase(name, fn) {
-    try {
-        return await fn();
-    } catch (e) {
-        notes.push(`${name} failed: ${e.message.split('\n')[0].slice(0, 300)}`);
-        console.error(`fleet.bench: ${name} failed:`, e);
-        return undefined;
-    }
-}
+const phase = phaseRunner('fleet.bench', notes);
 
 // An idle run on a fresh fleet; once more on another if a loadgen dies
 // (a crash of its own, not a measurement: noted).
@@ -376,7 +301,7 @@ if (PARTS.has('speed')) {
             R.relays.front.push(rf); R.relays.direct.push(rd);
             loads.push(`after round ${i + 1} ${loadavg()}`);
         }
-        R.frontRssAfterSpeed = sumRss(frontPids).rss / 1024;
+        R.frontRssAfterSpeed = sumStatus(frontPids).rss / 1024;
     } finally {
         await stopFleet(fleet, notes, 'set-ups and relay');
     }

@@ -12,16 +12,19 @@
 //                      count as sustained
 //   BENCH_IDLE=10000, BENCH_IDLE2=38000   idle connections for one / two workers
 //   BENCH_STORM_CONCURRENCY=100           set-ups in flight in the storm
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startNginx, freePort, sleep, TOP } from '../lib/nginx.mjs';
+import {
+    NOFILE, cpuModel, fmt, hardNofile, nproc, phaseRunner, pinnedOn, sumStatus, yes,
+} from './bench_lib.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const LOADGEN = path.join(TOP, 'build/bench/loadgen');
 const FLOOR = path.join(TOP, 'build/bench/floor');
 const SERVER_CPU = Number(process.env.BENCH_SERVER_CPU ?? 0);
 const CLIENT_CPU = Number(process.env.BENCH_CLIENT_CPU ?? 1);
+const pinned = pinnedOn(CLIENT_CPU);
 const P99_BOUND_US = Number(process.env.BENCH_P99_MS ?? 20) * 1000;
 const IDLE1 = Number(process.env.BENCH_IDLE ?? 10000);
 // Two workers: 38,000 fit under a hard RLIMIT_NOFILE of 20,000 per worker
@@ -43,76 +46,7 @@ for (const f of [LOADGEN, FLOOR]) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`make bench\` (it builds it)`);
 }
 
-// --- child processes: every one is killed at exit, whatever happens ----------
-
-const children = new Set();
-process.on('exit', () => {
-    for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
-});
-
-// Runs a program pinned to the client's core. Resolves with its stdout
-// parsed as JSON (the first line when hold: the loadgen then keeps its
-// connections until release() closes its stdin).
-function pinned(prog, args, { hold = false, timeoutMs = 300000 } = {}) {
-    const child = spawn('taskset', ['-c', String(CLIENT_CPU), prog, ...args.map(String)],
-        { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '', err = '';
-    const exited = new Promise((resolve) => child.once('exit', (code, sig) => {
-        children.delete(child);
-        resolve({ code, sig });
-    }));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    exited.then(() => clearTimeout(timer));
-    child.stderr.on('data', (d) => { err += d; });
-    const what = `${path.basename(prog)} ${args.join(' ')}`;
-    const parse = (text) => {
-        try { return JSON.parse(text); } catch {
-            throw new Error(`${what}: no JSON result (stdout: ${text.slice(0, 300)}; stderr: ${err.slice(0, 500)})`);
-        }
-    };
-    return new Promise((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-            out += d;
-            const nl = out.indexOf('\n');
-            if (hold && nl >= 0 && !child.resolved) {
-                child.resolved = true;
-                try {
-                    resolve({
-                        result: parse(out.slice(0, nl)),
-                        release: async () => { child.stdin.end(); await exited; },
-                    });
-                } catch (e) { reject(e); }
-            }
-        });
-        exited.then(({ code, sig }) => {
-            if (child.resolved) return;
-            child.resolved = true;
-            if (code !== 0) {
-                reject(new Error(`${what} exited with ${code ?? sig}: ${err.slice(0, 500)}`));
-                return;
-            }
-            try { resolve(parse(out.trim())); } catch (e) { reject(e); }
-        });
-    });
-}
-
 // --- the server's processes -----------------------------------------------------------
-
-function procStatus(pid) {
-    const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0);
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), shmem: kb('RssShmem') };
-}
-
-function sumStatus(pids) {
-    return pids.map(procStatus).reduce((a, b) => ({
-        rss: a.rss + b.rss, anon: a.anon + b.anon, shmem: a.shmem + b.shmem,
-    }));
-}
-
-const hardNofile = Number(execFileSync('bash', ['-c', 'ulimit -Hn']).toString().trim());
-const NOFILE = Math.min(100000, hardNofile);
 
 // The shipped configuration minus what would throttle or cap a benchmark:
 // no per-client limits (rateLimit: false), a per-connection signaling rate
@@ -237,24 +171,9 @@ async function storm(port, pids) {
 
 // --- the run --------------------------------------------------------------------------
 
-const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? 'n/a'
-    : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
-const yes = (ok) => (ok ? 'yes' : '**no**');
-
-const cpuModel = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-const nproc = execFileSync('nproc').toString().trim();
 const notes = [];
 const R = {};
-
-async function phase(name, fn) {
-    try {
-        return await fn();
-    } catch (e) {
-        notes.push(`${name} failed: ${e.message.split('\n')[0].slice(0, 300)}`);
-        console.error(`relay.bench: ${name} failed:`, e);
-        return undefined;
-    }
-}
+const phase = phaseRunner('relay.bench', notes);
 
 R.floor = await pinned(FLOOR, ['--iterations', FLOOR_ITERATIONS]);
 const floorUs = R.floor.cpu_us_per_pair;

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
-import { TOP, request, sleep } from '../lib/nginx.mjs';
+import { TOP, request, sleep, startNginx } from '../lib/nginx.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const SHOTS = path.join(TOP, 'test-results/screenshots');
@@ -21,6 +22,22 @@ export const FLAGS = [
 // args: more Chromium flags (e.g. a certificate to trust for turns:).
 export async function launch({ args = [] } = {}) {
     return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...args] });
+}
+
+// A test file's nginx (two workers, no per-client limits) and Chromium,
+// started before its tests and stopped after them, pass or fail: env.ngx
+// and env.browser.
+export function serverAndBrowser() {
+    const env = { ngx: null, browser: null };
+    before(async () => {
+        env.ngx = await startNginx({ workers: 2, rateLimit: false });
+        env.browser = await launch();
+    });
+    after(async () => {
+        await env.browser?.close();
+        await env.ngx?.stop();
+    });
+    return env;
 }
 
 // Keeps every RTCPeerConnection the page makes, so tests can read getStats

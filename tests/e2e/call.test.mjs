@@ -1,32 +1,21 @@
 // End to end in Debian's Chromium: the home page, calls of two, three and
 // four, what each side sees of the other, and leaving. One browser, one
 // context per participant (each its own storage and fake devices).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx, sleep } from '../lib/nginx.mjs';
+import { sleep } from '../lib/nginx.mjs';
 import {
-    createLink, foreignRequests, launch, participant, perPeerFlow, screenshot,
+    createLink, foreignRequests, serverAndBrowser, participant, perPeerFlow, screenshot,
     statusText, waitForMedia, waitForStatus,
 } from './browser.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
-let ngx;
-let browser;
+const env = serverAndBrowser();
 const everyone = [];     // every participant, to check requests and errors at the end
 
-before(async () => {
-    ngx = await startNginx({ workers: 2, rateLimit: false });
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    await ngx?.stop();
-});
-
 async function join(link, opts = {}) {
-    const p = await participant(browser, opts);
+    const p = await participant(env.browser, opts);
     everyone.push(p);
     await p.page.goto(link);
     return p;
@@ -53,14 +42,14 @@ async function waitFor(fn, what, timeoutMs = 10000) {
 
 describe('a call by one link in Chromium', () => {
     test('home page: one click makes a link with copy, QR, share and start', async () => {
-        const home = await participant(browser);
+        const home = await participant(env.browser);
         everyone.push(home);
         // Where the system share sheet exists (phones), "Send link" uses it.
         await home.context.addInitScript(() => {
             navigator.share = async (data) => { window.__shared = data; };
         });
-        const link = await createLink(ngx.base, home.page);
-        assert.match(link, new RegExp(`^${ngx.base}/r/[1-9A-HJ-NP-Za-km-z]{20,}$`));
+        const link = await createLink(env.ngx.base, home.page);
+        assert.match(link, new RegExp(`^${env.ngx.base}/r/[1-9A-HJ-NP-Za-km-z]{20,}$`));
         await home.page.waitForSelector('#qr svg.qr');
         const qrLabel = await home.page.getAttribute('#qr svg', 'aria-label');
         assert.match(qrLabel, /QR/);
@@ -74,9 +63,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('home and waiting room on a phone (screenshots)', async () => {
-        const p = await participant(browser, PHONE);
+        const p = await participant(env.browser, PHONE);
         everyone.push(p);
-        await p.page.goto(`${ngx.base}/`);
+        await p.page.goto(`${env.ngx.base}/`);
         await screenshot(p.page, 'home-phone');
         await p.page.click('#create');
         await p.page.waitForSelector('#qr svg');
@@ -89,9 +78,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('two people: both decode each other\'s video and receive audio', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page);
+        const link = await createLink(env.ngx.base, a.page);
         await a.page.click('#start');
         await waitForStatus(a.page, /Waiting for the other person/);
         // "send them this link" with copy and QR, right there
@@ -126,9 +115,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('microphone and camera toggles are seen on the other side; M and V work', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(a.page, 1);
@@ -157,9 +146,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('switching the microphone keeps the call (replaceTrack, same connection)', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(b.page, 1);
@@ -182,9 +171,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('simultaneous offers from both sides settle (perfect negotiation)', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(a.page, 1);
@@ -207,9 +196,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('messages go over the data channel to the other side', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(b.page, 1);
@@ -236,9 +225,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('hang up ends the call for both', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(b.page, 1);
@@ -260,9 +249,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('a third participant is refused at the limit of 2 with a clear sentence', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(b.page, 1);
@@ -276,9 +265,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('three and four participants in a family room from the home page all see each other', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { family: true });
+        const link = await createLink(env.ngx.base, a.page, { family: true });
         assert.match(await a.page.textContent('#status'), /up to 4 people can join/);
         await a.page.click('#start');
         // once, in plain words, as the call starts
@@ -303,9 +292,9 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('a reload takes back the same seat, and the other side stays calm', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(a.page, 1);
@@ -323,13 +312,13 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('an nginx reload (close 1001) does not interrupt the call', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         const b = await join(link);
         await waitForMedia(a.page, 1);
-        await ngx.reload();
+        await env.ngx.reload();
         // Media keeps flowing on the same connections while signaling resumes.
         const flow = await perPeerFlow(a.page, 1500);
         assert.ok(flow[0]?.frames > 0, `frames during the reload: ${JSON.stringify(flow)}`);
@@ -345,17 +334,17 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('a link that is not valid says so', async () => {
-        const p = await join(`${ngx.base}/r/1111111111111111111111`);
+        const p = await join(`${env.ngx.base}/r/1111111111111111111111`);
         await waitForStatus(p.page, /not valid or has expired/);
         assert.equal(await p.page.isVisible('#new-link'), true);
         await leave(p);
     });
 
     test('camera and microphone denied: instructions and Try again, and the call still joins', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
-        const b = await participant(browser);
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
+        const b = await participant(env.browser);
         everyone.push(b);
         // The first request is refused as a person pressing Block would.
         await b.context.addInitScript(() => {
@@ -380,10 +369,10 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('with no camera at all an audio-only call still works', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
-        const b = await participant(browser);
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
+        const b = await participant(env.browser);
         everyone.push(b);
         await b.context.addInitScript(() => {
             const orig = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
@@ -406,10 +395,10 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('sound blocked by the browser: a big "tap to turn on sound" button', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
-        const b = await participant(browser, PHONE);
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
+        const b = await participant(env.browser, PHONE);
         everyone.push(b);
         // As Safari does: unmuted playback without a tap is refused.
         await b.context.addInitScript(() => {
@@ -436,7 +425,7 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('the screen stays awake and the lock is taken again after the tab returns', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
         await a.context.addInitScript(() => {
             window.__locks = [];
@@ -451,7 +440,7 @@ describe('a call by one link in Chromium', () => {
             };
             Object.defineProperty(navigator, 'wakeLock', { value: fake, configurable: true });
         });
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         await waitFor(() => a.page.evaluate(() => window.__locks.length === 1), 'a wake lock');
         // The browser drops the lock when the tab is hidden...
@@ -465,13 +454,13 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('fullscreen from the More panel; Esc leaves it; screen sharing only where it exists', async () => {
-        const a = await participant(browser);
+        const a = await participant(env.browser);
         everyone.push(a);
-        const link = await createLink(ngx.base, a.page, { maxParticipants: 2 });
+        const link = await createLink(env.ngx.base, a.page, { maxParticipants: 2 });
         await a.page.goto(link);
         await a.page.click('#more-btn');
         assert.equal(await a.page.isVisible('#screen'), true, 'Chromium can share its screen');
-        const ios = await participant(browser, PHONE);
+        const ios = await participant(env.browser, PHONE);
         everyone.push(ios);
         // As on iOS: no getDisplayMedia, so no button that could only fail.
         await ios.context.addInitScript(() => { delete MediaDevices.prototype.getDisplayMedia; });
@@ -488,21 +477,21 @@ describe('a call by one link in Chromium', () => {
     });
 
     test('Russian from the browser language, ?lang= and the server\'s meta tag', async () => {
-        const ru = await participant(browser, { locale: 'ru-RU' });
+        const ru = await participant(env.browser, { locale: 'ru-RU' });
         everyone.push(ru);
-        await ru.page.goto(`${ngx.base}/`);
+        await ru.page.goto(`${env.ngx.base}/`);
         assert.equal(await ru.page.textContent('#create'), 'Создать ссылку');
-        await ru.page.goto(`${ngx.base}/?lang=en`);
+        await ru.page.goto(`${env.ngx.base}/?lang=en`);
         assert.equal(await ru.page.textContent('#create'), 'Create link');
-        const en = await participant(browser, { locale: 'en-US' });
+        const en = await participant(env.browser, { locale: 'en-US' });
         everyone.push(en);
         // What a sysadmin adds with sub_filter: the page follows it.
-        await en.page.route(`${ngx.base}/`, async (route) => {
+        await en.page.route(`${env.ngx.base}/`, async (route) => {
             const res = await route.fetch();
             const body = (await res.text()).replace('<head>', '<head><meta name="webcall-lang" content="ru">');
             await route.fulfill({ response: res, body });
         });
-        await en.page.goto(`${ngx.base}/`);
+        await en.page.goto(`${env.ngx.base}/`);
         assert.equal(await en.page.textContent('#create'), 'Создать ссылку');
         await screenshot(ru.page, 'home-desktop-en-from-ru');
         await leave(ru, en);
@@ -511,7 +500,7 @@ describe('a call by one link in Chromium', () => {
     test('no request ever leaves the site, and no page error', () => {
         const all = everyone.flatMap((p) => p.requests);
         assert.ok(all.length > 20, `requests were recorded (${all.length})`);
-        assert.deepEqual(foreignRequests(all, ngx.base), []);
+        assert.deepEqual(foreignRequests(all, env.ngx.base), []);
         assert.deepEqual(everyone.flatMap((p) => p.errors), []);
     });
 });

@@ -6,28 +6,17 @@
 // room.js runs and is replayed to it).
 //
 //   node --test tests/e2e/early.test.mjs
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep, startNginx } from '../lib/nginx.mjs';
-import { createLink, launch, participant, waitForMedia } from './browser.mjs';
+import { sleep } from '../lib/nginx.mjs';
+import { createLink, serverAndBrowser, participant, waitForMedia } from './browser.mjs';
 
-let ngx;
-let browser;
-
-before(async () => {
-    ngx = await startNginx({ workers: 2, rateLimit: false });
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    await ngx?.stop();
-});
+const env = serverAndBrowser();
 
 // B's page with one of its scripts held back by delayMs.
 async function callWithLateScript(script, delayMs) {
-    const a = await participant(browser);
-    const b = await participant(browser);
+    const a = await participant(env.browser);
+    const b = await participant(env.browser);
     const sockets = [];
     b.page.on('websocket', (ws) => sockets.push(ws.url()));
     await b.page.route(`**/assets/${script}`, async (route) => {
@@ -35,7 +24,7 @@ async function callWithLateScript(script, delayMs) {
         await route.continue();
     });
     try {
-        const link = await createLink(ngx.base, a.page);
+        const link = await createLink(env.ngx.base, a.page);
         await a.page.click('#start');
         await b.page.goto(link);
         await waitForMedia(b.page, 1, 20000);

@@ -26,7 +26,10 @@ import { prober, probe, statusesSince, welcomes } from './recovery_lib.mjs';
 const NETS = { home1: 'home', home2: 'home', sym1: 'symmetric', sym2: 'symmetric' };
 const PAIRS = [['home1', 'home2'], ['sym1', 'sym2']];
 // Eight, as issue 17 asks, where the machine holds sixteen pages of
-// real-time media (4 cores or more). Two cores do not: with sixteen pages
+// real-time media (4 cores or more). Two cores do not. Eight pages, each
+// with its probe, already take about 175% of them (Chromium's renderers
+// 94%, audio services 36%, GPU processes 19%, network services 14%,
+// measured from /proc during a run); with sixteen pages
 // every call's own bandwidth control sees a starved CPU as a weak line and
 // pauses its video (tried: load average 90), so there it is four calls,
 // eight pages. FLEET_CALLS sets it.
@@ -94,8 +97,9 @@ async function allWelcomedAgain(pages, seen, t0, timeoutMs) {
 // 200 ms by recovery_lib's probe), as in the other recovery tests, except
 // that a gap closed by a rise of 3 frames or more is not one: frames were
 // decoded all along, and only the page's sampling timer ran late on a
-// starved CPU (sixteen real-time pages on two cores). A path that stopped
-// delivers nothing meanwhile, and comes back one frame at a time.
+// starved CPU. A path that stopped delivers nothing meanwhile, and comes
+// back one frame at a time. Returns the gap and, for a failure's message,
+// the samples around it (ms after `from`: frames decoded).
 async function longestStall(page, from, to) {
     const pts = (await probe(page)).decoded;
     const rises = [];
@@ -103,13 +107,19 @@ async function longestStall(page, from, to) {
         const [t, n] = pts[i];
         if (n > pts[i - 1][1] && t >= from && t <= to) rises.push([t, n - pts[i - 1][1]]);
     }
-    if (rises.length === 0) return to - from;
+    if (rises.length === 0) return { gap: to - from, around: 'no frame decoded' };
     let worst = Math.max(rises[0][0] - from, to - rises[rises.length - 1][0]);
+    let at = worst === rises[0][0] - from ? rises[0][0] : to;
     for (let i = 1; i < rises.length; i++) {
         if (rises[i][1] >= 3) continue;
-        worst = Math.max(worst, rises[i][0] - rises[i - 1][0]);
+        if (rises[i][0] - rises[i - 1][0] > worst) {
+            worst = rises[i][0] - rises[i - 1][0];
+            at = rises[i][0];
+        }
     }
-    return Math.round(worst);
+    const around = pts.filter(([t]) => t >= at - worst - 600 && t <= at + 600)
+        .map(([t, n]) => `${Math.round(t - from)}:${n}`).join(' ');
+    return { gap: Math.round(worst), around };
 }
 
 // A Y4M clip (4:2:0): a grey picture with a white square moving across,
@@ -147,7 +157,7 @@ before(async () => {
     net = await startInternet(NETS, { fleet: { nodes: 3, turns: 2 } });
     nodeIds = net.nodes.map((_, k) => idOfNode(k));
     assert.equal(new Set(nodeIds).size, 3, `node ids ${nodeIds}`);
-    // Sixteen pages on two cores: Chromium's own fake camera (640x480, 20
+    // Many pages on two cores: Chromium's own fake camera (640x480, 20
     // frames a second, drawn and encoded in every page) overloads them, so
     // the camera is a small clip, 160x120 at 10 frames a second (a gap of
     // 1 s is still ten frames missed).
@@ -164,7 +174,7 @@ after(async () => {
 });
 
 test(`${CALLS} calls over three nodes survive losing a node, its return, and a coturn server`, { timeout: 600000 }, async () => {
-    // eight rooms, spread over at least two nodes
+    // the rooms, spread over at least two nodes
     for (let tries = 0; tries < 5; tries++) {
         calls.length = 0;
         for (let i = 0; i < CALLS; i++) {
@@ -175,11 +185,13 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
     }
     assert.ok(calls.every((c) => c.node >= 0), `rooms on nodes ${calls.map((c) => c.node)}`);
 
-    // everybody in, "Save data" so that sixteen pages fit on two cores
+    // everybody in, "Save data" so that the pages fit on two cores
     for (const c of calls) {
         for (const [side, name] of [['a', c.pair[0]], ['b', c.pair[1]]]) {
-            // a small window: less to draw for each of the sixteen pages
-            const p = await prober(browsers[name], { viewport: { width: 360, height: 640 } });
+            // a small window: less to draw for each page; a probe that
+            // does not watch the video elements (their frame callbacks
+            // cost each page a rendered frame per video frame)
+            const p = await prober(browsers[name], { viewport: { width: 360, height: 640 }, frames: false });
             await p.context.addInitScript(() => localStorage.setItem('webcall:quality', 'save'));
             await p.page.goto(c.link, { waitUntil: 'domcontentloaded', timeout: 60000 });
             c[side] = p;
@@ -229,8 +241,9 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
     const t1 = Date.now();
     for (const c of calls) {
         for (const p of [c.a, c.b]) {
-            const gap = await longestStall(p.page, t0 - 500, t1);
-            assert.ok(gap <= 1000, `call on node ${c.node + 1}: frames stopped for ${gap} ms around the loss`);
+            const { gap, around } = await longestStall(p.page, t0 - 500, t1);
+            assert.ok(gap <= 1000, `call on node ${c.node + 1}: frames stopped for ${gap} ms around the loss ` +
+                `(ms after the kill - 500: frames decoded) ${around}`);
         }
     }
     // 2. the others saw nothing
@@ -257,8 +270,9 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
     const t3 = Date.now();
     for (const c of moved) {
         for (const p of [c.a, c.b]) {
-            const gap = await longestStall(p.page, t2, t3);
-            assert.ok(gap <= 1000, `frames stopped for ${gap} ms while the call went home: ` +
+            const { gap, around } = await longestStall(p.page, t2, t3);
+            assert.ok(gap <= 1000, `frames stopped for ${gap} ms while the call went home ` +
+                `(ms after the start: frames decoded) ${around}: ` +
                 (await statusesSince(p.page, t2 - 1000)).join(" | ") + '\n' +
                 (p.page.__log ?? []).slice(-20).join('\n'));
         }

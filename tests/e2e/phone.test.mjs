@@ -8,12 +8,12 @@
 // Screenshots go to test-results/screenshots/phone-call-*.png; with
 // WEBCALL_SCREENSHOTS=1 (`make screenshots`) the portrait one also becomes
 // the README's docs/img/room-call-phone.png.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TOP, startNginx, sleep } from '../lib/nginx.mjs';
-import { launch, mediaCounters, screenshot, statusText, waitForMedia, waitForStatus } from './browser.mjs';
+import { TOP, sleep } from '../lib/nginx.mjs';
+import { serverAndBrowser, mediaCounters, screenshot, statusText, waitForMedia, waitForStatus } from './browser.mjs';
 import { ANDROID, controlIds, reachProblems, slowCpu, until } from './phone_lib.mjs';
 import { newRoom, prober } from './recovery_lib.mjs';
 
@@ -24,18 +24,7 @@ import { newRoom, prober } from './recovery_lib.mjs';
 const SETUP_BUDGET_MS = 5000;
 const README_SHOT = path.join(TOP, 'docs/img/room-call-phone.png');
 
-let ngx;
-let browser;
-
-before(async () => {
-    ngx = await startNginx({ workers: 2, rateLimit: false });
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    await ngx?.stop();
-});
+const env = serverAndBrowser();
 
 // The same busy loop in a page, in ms.
 async function loopMs(page) {
@@ -75,9 +64,9 @@ async function reachable(page, what) {
 describe('a weak phone still calls', () => {
     test('desktop ↔ Android phone at 4x CPU slowdown: set-up, media both ways, every control reachable',
         { timeout: 120000 }, async () => {
-            const link = await newRoom(ngx.base);
-            const a = await prober(browser);
-            const b = await prober(browser, ANDROID);
+            const link = await newRoom(env.ngx.base);
+            const a = await prober(env.browser);
+            const b = await prober(env.browser, ANDROID);
             try {
                 // A waits with its camera live, as when the grandchild sent
                 // the link and waits for the grandparent.

@@ -18,8 +18,11 @@ import { participant, perPeerFlow, waitForMedia } from './browser.mjs';
 
 const execFileP = promisify(execFile);
 
-// In the page, before any of its scripts.
-function installProbe() {
+// In the page, before any of its scripts. Without frames (a test that
+// reads only `decoded` and the status), no requestVideoFrameCallback: each
+// one makes the page render a frame of its own for every video frame,
+// which with many pages on two cores costs more than the call itself.
+function installProbe({ frames = true } = {}) {
     const probe = { frames: [], decoded: [], status: [], streams: [], ice: [] };
     window.__probe = probe;
     const now = () => performance.timeOrigin + performance.now();
@@ -46,30 +49,34 @@ function installProbe() {
     let lastStatus = null;
     let lastIce = null;
     setInterval(() => {
-        for (const v of document.querySelectorAll('.tile.remote video')) watch(v);
+        if (frames) for (const v of document.querySelectorAll('.tile.remote video')) watch(v);
         const st = document.getElementById('status')?.textContent?.trim() ?? '';
         if (st !== lastStatus) { lastStatus = st; keep(probe.status, [now(), st]); }
         const ice = (window.__pcs ?? []).map((pc) => `${pc.iceConnectionState}/${pc.signalingState}`).join(',');
         if (ice !== lastIce) { lastIce = ice; keep(probe.ice, [now(), ice]); }
-    }, 50);
+    }, frames ? 50 : 200);
     setInterval(async () => {
-        let frames = 0;
+        let n = 0;
         for (const pc of window.__pcs ?? []) {
             if (pc.connectionState === 'closed') continue;
-            try {
-                (await pc.getStats()).forEach((r) => {
-                    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
-                });
-            } catch { /* closed meanwhile */ }
+            for (const rc of pc.getReceivers()) {
+                if (rc.track?.kind !== 'video') continue;
+                try {
+                    (await rc.getStats()).forEach((r) => {
+                        if (r.type === 'inbound-rtp') n += r.framesDecoded || 0;
+                    });
+                } catch { /* closed meanwhile */ }
+            }
         }
-        keep(probe.decoded, [now(), frames]);
+        keep(probe.decoded, [now(), n]);
     }, 200);
 }
 
-// A participant with the probe, in `browser` (one context each).
-export async function prober(browser, opts = {}) {
+// A participant with the probe, in `browser` (one context each); with
+// frames: false, a probe that does not watch the video elements.
+export async function prober(browser, { frames = true, ...opts } = {}) {
     const p = await participant(browser, opts);
-    await p.context.addInitScript(installProbe);
+    await p.context.addInitScript(installProbe, { frames });
     return p;
 }
 

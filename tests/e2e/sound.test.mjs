@@ -7,25 +7,13 @@
 // remote tiles: the page must show them muted, offer one big "Tap here to
 // turn on the sound", and one tap must turn the sound on for both, after
 // which the button goes. Again in Russian after a reload.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx } from '../lib/nginx.mjs';
-import { launch, participant, screenshot, waitForMedia } from './browser.mjs';
+import { serverAndBrowser, participant, screenshot, waitForMedia } from './browser.mjs';
 import { IPHONE, reachProblems, until } from './phone_lib.mjs';
 import { newRoom } from './recovery_lib.mjs';
 
-let ngx;
-let browser;
-
-before(async () => {
-    ngx = await startNginx({ workers: 2, rateLimit: false });
-    browser = await launch();
-});
-
-after(async () => {
-    await browser?.close();
-    await ngx?.stop();
-});
+const env = serverAndBrowser();
 
 // In the phone's page, before its scripts: iOS's autoplay rule.
 function iosAutoplayRule() {
@@ -96,10 +84,10 @@ async function tapForSound(page, sentence, shot) {
 describe('sound that needs a tap, in a room of 3', () => {
     test('one big button; one tap turns the sound on for every tile; the button goes (English, then Russian)',
         { timeout: 120000 }, async () => {
-            const link = await newRoom(ngx.base, 3);
-            const a = await participant(browser);
-            const b = await participant(browser);
-            const c = await participant(browser, IPHONE);
+            const link = await newRoom(env.ngx.base, 3);
+            const a = await participant(env.browser);
+            const b = await participant(env.browser);
+            const c = await participant(env.browser, IPHONE);
             await c.context.addInitScript(iosAutoplayRule);
             try {
                 await a.page.goto(link);

@@ -465,6 +465,8 @@ void free_ws(wsconn &c)
     c.st = wsconn::state::done;
 }
 
+void http_drop(httpconn &h);
+
 // Frees a room's sockets; a room being set up leaves its slot, which then
 // goes on with the next one. The object itself is freed later, as callbacks
 // up the stack may still hold it.
@@ -479,6 +481,10 @@ void room_fail(room *r, const string &why)
         slot *s = r->sl;
         r->sl = nullptr;
         s->rm = nullptr;
+        // A POST still unanswered (the room timed out waiting): its late
+        // answer must not be taken for the next room's, so the next one
+        // goes on a new connection.
+        if (s->http.busy) http_drop(s->http);
         cnt.inflight--;
         graveyard.push_back(r);
         slot_next(s);
@@ -1077,7 +1083,7 @@ void http_read(bufferevent *bev, void *arg)
     if (close_after) http_drop(h);
 
     room *r = s->rm;
-    if (!r) return;
+    if (!r || !r->token.empty()) return;      // not waiting for this answer
     if (head.compare(0, 13, "HTTP/1.1 201 ") != 0) {
         room_fail(r, "POST /api/rooms answered " + head.substr(0, head.find('\r')) + " " + body.substr(0, 200));
         return;

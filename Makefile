@@ -151,7 +151,7 @@ unit: $(UNIT_TESTS)
 	    echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
 	done
 
-$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(CORE_SRCS) $(CORE_HDRS) Makefile
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(wildcard tests/fuzz/*.h) $(CORE_SRCS) $(CORE_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all -fno-exceptions -fno-rtti \

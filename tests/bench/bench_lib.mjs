@@ -63,6 +63,19 @@ function pinned(cpu, prog, args, { hold = false, timeoutMs = 300000 } = {}) {
     });
 }
 
+// Waits for every held run (pinned(..., { hold: true })); if one fails,
+// releases the others and throws its error.
+export async function holdAll(runs) {
+    const settled = await Promise.allSettled(runs);
+    const held = settled.filter((x) => x.status === 'fulfilled').map((x) => x.value);
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed) {
+        for (const h of held) await h.release();
+        throw failed.reason;
+    }
+    return held;
+}
+
 // --- processes: memory and descriptors --------------------------------------------
 
 export function procStatus(pid) {

@@ -38,7 +38,7 @@ import path from 'node:path';
 import { startNginx, sleep, TOP, tempDir, writeSecret, workerPids } from '../lib/nginx.mjs';
 import { startFront } from '../lib/front.mjs';
 import {
-    NOFILE, cpuModel, fmt, hardNofile, nproc, phaseRunner, pinnedOn, sumStatus,
+    NOFILE, cpuModel, fmt, hardNofile, holdAll, nproc, phaseRunner, pinnedOn, sumStatus,
 } from './bench_lib.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -170,13 +170,7 @@ async function idle(fleet, total) {
         if (n > 1) args.push('--source-base', 2 + i);
         runs.push(pinned(LOADGEN, args, { hold: true }));
     }
-    const settled = await Promise.allSettled(runs);
-    const held = settled.filter((x) => x.status === 'fulfilled').map((x) => x.value);
-    const failed = settled.find((x) => x.status === 'rejected');
-    if (failed) {
-        for (const h of held) await h.release();
-        throw failed.reason;
-    }
+    const held = await holdAll(runs);
     await sleep(1000);
     const after = sumStatus(frontPids), nodesAfter = sumStatus(nodePids);
     const fds = frontPids.map(fdCount);

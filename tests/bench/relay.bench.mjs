@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startNginx, freePort, sleep, TOP } from '../lib/nginx.mjs';
 import {
-    NOFILE, cpuModel, fmt, hardNofile, nproc, phaseRunner, pinnedOn, sumStatus, yes,
+    NOFILE, cpuModel, fmt, hardNofile, holdAll, nproc, phaseRunner, pinnedOn, sumStatus, yes,
 } from './bench_lib.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -112,13 +112,7 @@ async function idleMemory(ngx, port, total, pids) {
         if (n > 1) args.push('--source-base', 2 + i);
         runs.push(pinned(LOADGEN, args, { hold: true }));
     }
-    const settled = await Promise.allSettled(runs);
-    const held = settled.filter((x) => x.status === 'fulfilled').map((x) => x.value);
-    const failed = settled.find((x) => x.status === 'rejected');
-    if (failed) {
-        for (const h of held) await h.release();
-        throw failed.reason;
-    }
+    const held = await holdAll(runs);
     await sleep(1000);
     const after = sumStatus(pids);
     const fds = pids.map((pid) => fs.readdirSync(`/proc/${pid}/fd`).length);

@@ -13,6 +13,7 @@
 //         room, resume secret or key is refused. The rest of the input then
 //         alters the text (replace, insert, delete, truncate), and verify
 //         never says ok unless the text came back unchanged.
+#include "fuzz_input.h"
 #include "base58.h"
 #include "room_token.h"
 #include "seat_ticket.h"
@@ -28,31 +29,7 @@ using seat_ticket::verdict;
 
 namespace {
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
-
-struct input {
-    const uint8_t *p;
-    size_t         left;
-
-    uint8_t next() noexcept
-    {
-        if (left == 0) {
-            return 0;
-        }
-        left--;
-        return *p++;
-    }
-
-    uint32_t next_u32() noexcept
-    {
-        uint32_t v = 0;
-
-        for (int i = 0; i < 4; i++) {
-            v = (v << 8) | next();
-        }
-        return v;
-    }
-};
+using fuzz::input;
 
 room_token::key
 key_of(const char *secret) noexcept

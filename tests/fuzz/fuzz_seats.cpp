@@ -9,6 +9,7 @@
 // restored seat has its ticket's id, an expired seat is free, ids unique
 // among held seats, serials count as seats.h says, the queue holds exactly
 // the seats in grace, and a refusal changes nothing.
+#include "fuzz_input.h"
 #include "seats.h"
 
 #include <cstddef>
@@ -28,21 +29,7 @@ after(uint32_t serial)
 }
 
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
-
-struct input {
-    const uint8_t *p;
-    size_t         left;
-
-    uint8_t next() noexcept
-    {
-        if (left == 0) {
-            return 0;
-        }
-        left--;
-        return *p++;
-    }
-};
+using fuzz::input;
 
 constexpr size_t max_secrets = 64;
 constexpr size_t max_conns = 64;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SignalingClient, retryDelay, type EndReason, type SignalState, type SocketLike, type Welcome } from '../../web/src/signaling.ts';
+import {
+    SignalingClient, retryDelay, type EndReason, type SignalOptions, type SignalState, type SocketLike, type Welcome,
+} from '../../web/src/signaling.ts';
 
 class FakeSocket implements SocketLike {
     readyState = 0;
@@ -25,7 +27,8 @@ class MemoryStore {
     removeItem(k: string) { this.map.delete(k); }
 }
 
-function harness(store = new MemoryStore()) {
+// A client on fake sockets and timers; `extra` adds options (home, alone).
+function harness(store = new MemoryStore(), extra: Partial<SignalOptions> = {}) {
     const sockets: FakeSocket[] = [];
     const timers: { fn: () => void; ms: number; cancelled?: boolean }[] = [];
     const states: SignalState[] = [];
@@ -48,6 +51,7 @@ function harness(store = new MemoryStore()) {
             peerJoined: (id, r) => joined.push([id, r]),
             peerLeft: (id) => left.push(id),
         },
+        ...extra,
     });
     const last = () => sockets[sockets.length - 1]!;
     return { client, sockets, timers, states, welcomes, ended, relayed, joined, left, store, last };
@@ -461,24 +465,13 @@ describe('a fleet: seat tickets and going home', () => {
     });
 
     function movedHarness(answers: (string | null)[], alone = () => false) {
-        const store = new MemoryStore();
-        const sockets: FakeSocket[] = [];
-        const timers: { fn: () => void; ms: number; cancelled?: boolean }[] = [];
-        const states: SignalState[] = [];
-        const ended: EndReason[] = [];
         let asked = 0;
-        const client = new SignalingClient({
-            url: 'ws://test/ws/ROOM', room: 'ROOM', store,
-            socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
-            setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
-            clearTimer: (t) => { timers[(t as number) - 1]!.cancelled = true; },
-            random: () => 0.5,
+        const h = harness(new MemoryStore(), {
             home: async () => { asked++; return answers.shift() ?? null; },
             alone,
-            events: { state: (s) => states.push(s), ended: (r) => ended.push(r) },
         });
-        const pending = () => timers.filter((t) => !t.cancelled && t.ms >= 5000);
-        return { client, sockets, timers, states, ended, store, pending, asked: () => asked };
+        const pending = () => h.timers.filter((t) => !t.cancelled && t.ms >= 5000);
+        return { ...h, pending, asked: () => asked };
     }
 
     it('on a node the room moved to, asks every few seconds and goes home when another node answers', async () => {

@@ -35,6 +35,10 @@ char *ngx_http_webcall_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_webcall_signal_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;
 
+/* ngx_http_webcall_fleet.cpp */
+char *ngx_http_webcall_fleet_nodes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf) noexcept;
+
 /* ngx_http_webcall_secret.cpp */
 char *ngx_http_webcall_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf) noexcept;

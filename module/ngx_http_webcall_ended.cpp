@@ -239,8 +239,9 @@ ngx_http_webcall_ended_record(ngx_str_t *file, const ended::entry &e,
 
 
 /* After the lock: a one-time room that ended with its last participant
- * goes into the ended-rooms file. If that fails, the room is ended until
- * the next restart only, which the alert says. */
+ * goes into the ended-rooms file, and the fleet's other nodes are told
+ * (webcall_fleet_nodes). If the file fails, the room is ended until the
+ * next restart only, which the alert says. */
 void
 ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
     const ngx_http_webcall_change_t *ch) noexcept
@@ -254,6 +255,8 @@ ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "webcall: a one-time room ended with its first call");
+
+    ngx_http_webcall_fleet_end(zone, &ch->ended_token);
 }
 
 

@@ -57,6 +57,14 @@ static const ngx_http_webcall_counter_t  ngx_http_webcall_counters[] = {
     { NGX_HTTP_WEBCALL_CANNOT_CALL, "webcall_cannot_call_total", NULL, NULL,
       "Links opened in a browser that cannot make calls (no WebRTC): the "
       "people in the room were told, and no seat was taken." },
+    { NGX_HTTP_WEBCALL_FLEET_DELIVERED, "webcall_fleet_ends_total",
+      "result", "delivered", "Ends of one-time rooms sent to the nodes of "
+      "webcall_fleet_nodes: delivered, attempts that failed (each is tried "
+      "again), and ends given up (after an hour, or refused)." },
+    { NGX_HTTP_WEBCALL_FLEET_RETRIED, "webcall_fleet_ends_total", "result",
+      "failed-attempt", NULL },
+    { NGX_HTTP_WEBCALL_FLEET_GIVEN_UP, "webcall_fleet_ends_total", "result",
+      "given-up", NULL },
     { NGX_HTTP_WEBCALL_LEAVES, "webcall_leaves_total", NULL, NULL,
       "Participants who left with bye (hang-up, closed tab)." },
     { NGX_HTTP_WEBCALL_GRACE_EXPIRED, "webcall_grace_expired_total", NULL,

@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_webcall_commands[] = {
       0,
       NULL },
 
+    { ngx_string("webcall_fleet_nodes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_webcall_fleet_nodes,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webcall_turn_secret_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_webcall_turn_secret,
@@ -351,6 +358,7 @@ ngx_http_webcall_init_process(ngx_cycle_t *cycle) noexcept
 static void
 ngx_http_webcall_exit_process(ngx_cycle_t *cycle) noexcept
 {
+    ngx_http_webcall_fleet_exit_process(cycle);
     ngx_http_webcall_ipc_exit_process(cycle);
 }
 

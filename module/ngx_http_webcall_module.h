@@ -25,6 +25,7 @@ extern "C" {
 #define NGX_HTTP_WEBCALL_TURN_URLS 16  /* at most, in webcall_turn_urls */
 #define NGX_HTTP_WEBCALL_ICE_JSON 1024 /* one participant's iceServers */
 #define NGX_HTTP_WEBCALL_RESUME   16    /* webcall::seats::secret_len */
+#define NGX_HTTP_WEBCALL_FLEET_NODES 16 /* at most, in webcall_fleet_nodes */
 
 static_assert(NGX_HTTP_WEBCALL_SEATS == webcall::seats::max_seats);
 static_assert(NGX_HTTP_WEBCALL_PEER_ID == webcall::seats::id_len);
@@ -53,6 +54,10 @@ typedef struct {
     u_char                        color;
     u_char                        entered;
     u_char                        one_time;   /* ends after its first call */
+    /* a PIN room's tag, so that its link can be rebuilt from the record
+     * (room_token::encode, when a one-time room ends: the fleet is told) */
+    u_char                        has_pin;
+    u_char                        pin_tag[webcall::room_token::pin_tag_len];
     ngx_queue_t                   queue;
     webcall::pin_throttle::state  pin;        /* a PIN room's wrong tries */
     int64_t                       issued;
@@ -132,6 +137,9 @@ typedef enum {
     NGX_HTTP_WEBCALL_PIN_LOCKOUTS,
     NGX_HTTP_WEBCALL_PIN_NO_PASS,
     NGX_HTTP_WEBCALL_CANNOT_CALL,
+    NGX_HTTP_WEBCALL_FLEET_DELIVERED,   /* a one-time end told to a node */
+    NGX_HTTP_WEBCALL_FLEET_RETRIED,     /* an attempt that failed */
+    NGX_HTTP_WEBCALL_FLEET_GIVEN_UP,
     NGX_HTTP_WEBCALL_NSTATS
 } ngx_http_webcall_stat_e;
 
@@ -219,6 +227,18 @@ typedef struct {
 } ngx_http_webcall_zone_ref_t;
 
 
+/* A node of webcall_fleet_nodes: where a one-time room's end is sent. */
+typedef struct {
+    ngx_str_t                     url;        /* as written, for messages */
+    ngx_addr_t                    addr;
+    ngx_str_t                     host;       /* the Host header */
+    ngx_str_t                     sni;        /* NUL-terminated; none for
+                                                 an address */
+    ngx_str_t                     path;       /* ends with '/' */
+    unsigned                      https:1;
+} ngx_http_webcall_fleet_node_t;
+
+
 typedef struct {
     ngx_array_t                   zones;      /* ngx_http_webcall_zone_t * */
     ngx_array_t                   refs;       /* ngx_http_webcall_zone_ref_t */
@@ -229,6 +249,13 @@ typedef struct {
     ngx_array_t                  *turn_urls;     /* complex values */
     time_t                        turn_ttl;
     const char                   *turn_off;      /* why, when TURN is off */
+    ngx_array_t                  *fleet_nodes;   /* webcall_fleet_nodes,
+                                                    NULL: no fleet */
+#if (NGX_HTTP_SSL)
+    ngx_ssl_t                    *fleet_ssl;     /* for https:// nodes */
+#else
+    void                         *fleet_ssl;
+#endif
     unsigned                      have_secret:1;
     unsigned                      turn_urls_vary:1;  /* e.g. $host */
 } ngx_http_webcall_main_conf_t;
@@ -293,6 +320,7 @@ typedef struct {
      * caller records that in the ended-rooms file */
     ngx_uint_t                    ended;
     webcall::ended_rooms::entry   ended_entry;
+    webcall::room_token::room     ended_token;  /* its link, for the fleet */
 } ngx_http_webcall_change_t;
 
 
@@ -353,6 +381,11 @@ ngx_int_t ngx_http_webcall_ended_record(ngx_str_t *file,
     const webcall::ended_rooms::entry &e, ngx_log_t *log) noexcept;
 void ngx_http_webcall_room_drop(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room) noexcept;
+/* ngx_http_webcall_fleet.cpp */
+void ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
+    const webcall::room_token::room *room) noexcept;
+void ngx_http_webcall_fleet_exit_process(ngx_cycle_t *cycle) noexcept;
+
 void ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
     const ngx_http_webcall_change_t *ch) noexcept;
 ngx_int_t ngx_http_webcall_ended_load(ngx_http_webcall_zone_t *zone,

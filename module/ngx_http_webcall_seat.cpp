@@ -25,6 +25,8 @@ static void ngx_http_webcall_seat_freed(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_change_t *ch) noexcept;
 static void ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, ngx_http_webcall_change_t *ch) noexcept;
+static void ngx_http_webcall_seat_token(const ngx_http_webcall_room_t *room,
+    webcall::room_token::room *token) noexcept;
 static void ngx_http_webcall_seat_grace(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_room_t *room, ngx_uint_t i) noexcept;
 static void ngx_http_webcall_seat_ungrace(ngx_http_webcall_room_t *room,
@@ -139,6 +141,21 @@ ngx_http_webcall_seat_freed(ngx_http_webcall_zone_t *zone,
 }
 
 
+/* The room's token as it was verified when the record was made: what the
+ * fleet's other nodes are sent when its one-time link ends. */
+static void
+ngx_http_webcall_seat_token(const ngx_http_webcall_room_t *room,
+    webcall::room_token::room *token) noexcept
+{
+    std::memcpy(token->id, room->id, sizeof(token->id));
+    token->max_participants = room->table.max_participants;
+    token->issued = (uint32_t) room->issued;
+    token->one_time = room->one_time;
+    token->pin = room->has_pin;
+    std::memcpy(token->pin_tag, room->pin_tag, sizeof(token->pin_tag));
+}
+
+
 /* The last one left a one-time room after its call: the link stops
  * admitting anybody, as if its host had ended it. The end is in memory at
  * once, under the lock, so nobody gets in after; the caller writes it to
@@ -162,6 +179,7 @@ ngx_http_webcall_seat_last(ngx_http_webcall_zone_t *zone,
     }
 
     ch->ended = 1;
+    ngx_http_webcall_seat_token(room, &ch->ended_token);
     ngx_http_webcall_room_drop(zone, room);
 }
 

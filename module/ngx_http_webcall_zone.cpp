@@ -347,6 +347,8 @@ ngx_http_webcall_room_alloc(ngx_http_webcall_zone_t *zone,
     room->issued = token->issued;
     room->table = webcall::seats::make(token->max_participants);
     room->one_time = token->one_time;
+    room->has_pin = token->pin;
+    std::memcpy(room->pin_tag, token->pin_tag, sizeof(room->pin_tag));
 
     rec = policy::create(zone->limits, token->issued, now);
     room->created = rec.created;

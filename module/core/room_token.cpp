@@ -115,54 +115,63 @@ derive_key(const uint8_t *secret, size_t len) noexcept
 }
 
 size_t
-mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
-          uint32_t now, char *out, size_t cap, room *r, bool one_time,
-          std::string_view pin) noexcept
+encode(const key &k, const room &r, char *out, size_t cap) noexcept
 {
     uint8_t raw[raw_len];
     uint8_t mac[32];
-    uint8_t tag[pin_tag_len] = {};
-    bool    has_pin = !pin.empty();
 
-    if (cap < text_max) {
+    if (cap < text_max || (r.max_participants & (one_time_bit | pin_bit))) {
         return 0;
     }
 
     raw[0] = version;
-    if (max_participants & (one_time_bit | pin_bit)) {
+    raw[1] = r.max_participants | (r.one_time ? one_time_bit : 0)
+             | (r.pin ? pin_bit : 0);
+    put_u32(raw + 2, r.issued);
+    std::memcpy(raw + 6, r.id, id_len);
+    std::memset(raw + signed_len, 0, mac_len);
+    if (r.pin) {
+        std::memcpy(raw + signed_len, r.pin_tag, pin_tag_len);
+    }
+
+    if (!compute_mac(k, raw, r.pin, mac)) {
         return 0;
     }
 
-    if (has_pin && !compute_pin_tag(k, id, pin, tag)) {
-        return 0;
-    }
-
-    raw[1] = max_participants | (one_time ? one_time_bit : 0)
-             | (has_pin ? pin_bit : 0);
-    put_u32(raw + 2, now);
-    std::memcpy(raw + 6, id, id_len);
-    std::memcpy(raw + signed_len, tag, pin_tag_len);
-
-    if (!compute_mac(k, raw, has_pin, mac)) {
-        return 0;
-    }
-
-    if (has_pin) {
+    if (r.pin) {
         std::memcpy(raw + signed_len + pin_tag_len, mac, pin_mac_len);
     } else {
         std::memcpy(raw + signed_len, mac, mac_len);
     }
 
-    if (r != nullptr) {
-        std::memcpy(r->id, id, id_len);
-        r->max_participants = max_participants;
-        r->issued = now;
-        r->one_time = one_time;
-        r->pin = has_pin;
-        std::memcpy(r->pin_tag, tag, pin_tag_len);
+    return base58::encode(raw, raw_len, out, cap);
+}
+
+size_t
+mint_with(const key &k, const uint8_t id[id_len], uint8_t max_participants,
+          uint32_t now, char *out, size_t cap, room *r, bool one_time,
+          std::string_view pin) noexcept
+{
+    room    made{};
+    size_t  len;
+
+    std::memcpy(made.id, id, id_len);
+    made.max_participants = max_participants;
+    made.issued = now;
+    made.one_time = one_time;
+    made.pin = !pin.empty();
+
+    if (made.pin && !compute_pin_tag(k, id, pin, made.pin_tag)) {
+        return 0;
     }
 
-    return base58::encode(raw, raw_len, out, cap);
+    len = encode(k, made, out, cap);
+
+    if (len != 0 && r != nullptr) {
+        *r = made;
+    }
+
+    return len;
 }
 
 size_t

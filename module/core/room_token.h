@@ -66,6 +66,12 @@ size_t mint_with(const key &k, const uint8_t id[id_len],
                  size_t cap, room *r, bool one_time = false,
                  std::string_view pin = {}) noexcept;
 
+// The text of a room as verify gave it (a PIN room's with its pin_tag):
+// what a node that holds only the room's record sends to the others when
+// its one-time link ends (ngx_http_webcall_fleet.cpp). 0 on failure or
+// cap < text_max.
+size_t encode(const key &k, const room &r, char *out, size_t cap) noexcept;
+
 // malformed: not a canonical base58 text of the right size (a typo or
 // truncated link: 400); forged: well-formed but the MAC or version does not
 // match (404, indistinguishable from an unknown room).

@@ -9,7 +9,8 @@
 //      signaling is back on another node, same peer ids, within 3 s;
 //   2. the calls on the other nodes see nothing (no new welcome, no gap);
 //   3. the node comes back: only its calls move back, their media going on;
-//   4. a link ended before the node was lost stays ended;
+//   4. a link ended before the node was lost stays ended, and so does a
+//      one-time link used up on it;
 //   5. one coturn server stops: its relayed calls recover through the other.
 // Root only (namespaces); everything is removed at the end, pass or fail.
 import { test, before, after } from 'node:test';
@@ -18,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startInternet, SITE, PUBLIC_ADDR } from '../lib/internet.mjs';
 import { sleep } from '../lib/nginx.mjs';
 import { waitForMedia } from './browser.mjs';
@@ -46,9 +48,9 @@ function curl(ns, args) {
 }
 
 // Through the front, from the public host: status and JSON of a request.
-function api(method, pathname, headers = []) {
+function api(method, pathname, headers = [], data = null) {
     const out = curl(net.pub, ['-X', method, '-w', '\n%{http_code}', '--resolve', `${SITE}:443:${PUBLIC_ADDR}`,
-        ...headers.flatMap((h) => ['-H', h]), `https://${SITE}${pathname}`]);
+        ...headers.flatMap((h) => ['-H', h]), ...(data ? ['-d', data] : []), `https://${SITE}${pathname}`]);
     const nl = out.lastIndexOf('\n');
     let json = null;
     try { json = JSON.parse(out.slice(0, nl)); } catch { /* no body */ }
@@ -64,8 +66,8 @@ function idOfNode(k) {
 
 const nodeOfRoom = (token) => nodeIds.indexOf(api('GET', `/api/rooms/${token}`).json?.node);
 
-function createRoom() {
-    const r = api('POST', '/api/rooms', ['Content-Type: application/json']);
+function createRoom(body = null) {
+    const r = api('POST', '/api/rooms', ['Content-Type: application/json'], body && JSON.stringify(body));
     assert.equal(r.status, 201, JSON.stringify(r.json));
     return { token: r.json.token, link: `https://${SITE}${r.json.url}`, ownerKey: r.json.ownerKey };
 }
@@ -218,6 +220,26 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
     }
     assert.ok(ended, 'no room hashed to the node that dies in 30 tries');
     assert.equal(api('DELETE', `/api/rooms/${ended.token}`, [`Authorization: Bearer ${ended.ownerKey}`]).status, 204);
+    // and a one-time link whose call there is over: its node tells the
+    // others (webcall_fleet_nodes)
+    let usedUp;
+    for (let i = 0; i < 30 && !usedUp; i++) {
+        const r = createRoom({ oneTime: true });
+        if (nodeOfRoom(r.token) === victim) usedUp = r;
+    }
+    assert.ok(usedUp, 'no one-time room hashed to the node that dies in 30 tries');
+    const vn = net.nodes[victim];
+    execFileSync('ip', ['netns', 'exec', vn.ns, process.execPath,
+        fileURLToPath(new URL('../lib/use_up.mjs', import.meta.url)), vn.addr, '8080', usedUp.token],
+    { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15000 });
+    for (const n of net.nodes) {
+        let status = 0;
+        for (let i = 0; i < 20 && status !== 410; i++) {
+            status = Number(curl(n.ns, ['-o', '/dev/null', '-w', '%{http_code}', `http://${n.addr}:8080/api/rooms/${usedUp.token}`]));
+            if (status !== 410) await sleep(100);
+        }
+        assert.equal(status, 410, `node ${n.addr} was not told that the one-time link ended`);
+    }
 
     const pages = calls.flatMap((c) => [c.a, c.b]);
     const seen = new Map(pages.map((p) => [p, welcomes(p.page)]));
@@ -234,8 +256,9 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
         for (const p of [c.a, c.b]) assert.deepEqual(welcomeIds(p.page).slice(-1), [c.ids[p === c.a ? 0 : 1]]);
         assert.notEqual(nodeOfRoom(c.token), victim);
     }
-    // 4. the ended link is dead on whichever node has its room now
+    // 4. the ended links are dead on whichever node has their room now
     assert.equal(api('GET', `/api/rooms/${ended.token}`).status, 410);
+    assert.equal(api('GET', `/api/rooms/${usedUp.token}`).status, 410, 'the used-up one-time link works again');
 
     await sleep(3000);
     const t1 = Date.now();
@@ -278,6 +301,7 @@ test(`${CALLS} calls over three nodes survive losing a node, its return, and a c
         }
     }
     assert.equal(api('GET', `/api/rooms/${ended.token}`).status, 410, 'the ended link came back with its node');
+    assert.equal(api('GET', `/api/rooms/${usedUp.token}`).status, 410, 'the one-time link came back with its node');
 
     // 5. a coturn server stops: relayed calls through it recover
     const relayed = calls.filter((c) => c.relayed);

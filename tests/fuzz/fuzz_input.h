@@ -34,4 +34,25 @@ struct input {
     }
 };
 
+// The fuzzers of two modes: the first byte picks one, even or odd, which
+// reads the rest of the input.
+template <typename Even, typename Odd>
+int
+by_first_byte(const uint8_t *data, size_t size, Even even, Odd odd) noexcept
+{
+    input in{data, size};
+
+    if (size == 0) {
+        return 0;
+    }
+
+    if ((in.next() & 1) == 0) {
+        even(in);
+    } else {
+        odd(in);
+    }
+
+    return 0;
+}
+
 }  // namespace webcall::fuzz

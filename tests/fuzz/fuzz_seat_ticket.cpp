@@ -13,7 +13,7 @@
 //         room, resume secret or key is refused. The rest of the input then
 //         alters the text (replace, insert, delete, truncate), and verify
 //         never says ok unless the text came back unchanged.
-#include "fuzz_input.h"
+#include "fuzz_text.h"
 #include "base58.h"
 #include "room_token.h"
 #include "seat_ticket.h"
@@ -30,13 +30,8 @@ using seat_ticket::verdict;
 namespace {
 
 using fuzz::input;
-
-room_token::key
-key_of(const char *secret) noexcept
-{
-    return room_token::derive_key(reinterpret_cast<const uint8_t *>(secret),
-                                  std::strlen(secret));
-}
+using fuzz::all_base58;
+using fuzz::key_of;
 
 /* What the seeds were minted with (tests/fuzz/corpus/fuzz_seat_ticket). */
 const room_token::key &
@@ -72,17 +67,6 @@ same_claim(const seat_ticket::claim &a, const seat_ticket::claim &b) noexcept
     return std::memcmp(a.id, b.id, seat_ticket::id_len) == 0
            && a.seat == b.seat && a.serial == b.serial
            && a.expires == b.expires;
-}
-
-bool
-all_base58(std::string_view s) noexcept
-{
-    for (char c : s) {
-        if (!base58::is_char(c)) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* An ok verdict's claim, minted again, is the text verify was given. */
@@ -219,38 +203,7 @@ mint_and_alter(input &in) noexcept
     /* alterations, as many as the input has */
     std::string text = minted;
 
-    while (in.left > 0) {
-        uint8_t op = in.next();
-        size_t  pos = in.next();
-        uint8_t val = in.next();
-
-        switch (op % 5) {
-        case 0:     /* another base58 character */
-            if (!text.empty()) {
-                text[pos % text.size()] = base58::alphabet[val % 58];
-            }
-            break;
-        case 1:     /* any byte */
-            if (!text.empty()) {
-                text[pos % text.size()] = static_cast<char>(val);
-            }
-            break;
-        case 2:     /* one more character */
-            if (text.size() < 2 * seat_ticket::text_len) {
-                text.insert(pos % (text.size() + 1), 1,
-                            base58::alphabet[val % 58]);
-            }
-            break;
-        case 3:     /* one character fewer */
-            if (!text.empty()) {
-                text.erase(pos % text.size(), 1);
-            }
-            break;
-        default:    /* cut short */
-            text.resize(pos % (text.size() + 1));
-            break;
-        }
-    }
+    fuzz::alter(in, text, 2 * seat_ticket::text_len);
 
     v = seat_ticket::verify(fleet_key(), room, resume, text, now, &back);
     if (text == minted) {
@@ -268,17 +221,5 @@ mint_and_alter(input &in) noexcept
 extern "C" int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    input in{data, size};
-
-    if (size == 0) {
-        return 0;
-    }
-
-    if ((in.next() & 1) == 0) {
-        verify_text(in);
-    } else {
-        mint_and_alter(in);
-    }
-
-    return 0;
+    return fuzz::by_first_byte(data, size, verify_text, mint_and_alter);
 }

@@ -298,3 +298,33 @@ describe('nginx -t refuses', () => {
         await assertRefused(conf({ secret: null, api: null }), ['webcall_secret_file', 'webcall_signal']);
     });
 });
+
+describe('webcall_fleet_nodes', () => {
+    const nodes = (line) => conf({ http: () => `webcall_fleet_nodes ${line};` });
+
+    it('takes http and https nodes, with or without the rooms API path', async () => {
+        await assertAccepted(nodes('http://127.0.0.1:8081/api/rooms/ https://127.0.0.1:8443 '
+            + 'http://localhost:8082/webcall/api/rooms/ https://[::1]:8444/'));
+    });
+
+    for (const [line, mentions] of [
+        ['ftp://127.0.0.1/api/rooms/', ['webcall_fleet_nodes', '"ftp://127.0.0.1/api/rooms/" is not an http:// or https:// URL']],
+        ['127.0.0.1:8081', ['webcall_fleet_nodes', 'is not an http:// or https:// URL']],
+        ['http://no-such-node.invalid:8081/api/rooms/', ['webcall_fleet_nodes', 'host not found', 'no-such-node.invalid']],
+        ['http://127.0.0.1:99999/api/rooms/', ['webcall_fleet_nodes', 'invalid port']],
+        ['http://127.0.0.1:8081/api/rooms', ['webcall_fleet_nodes', 'must end with "/"', '/api/rooms/<token>']],
+        ['http://127.0.0.1:8081/api/rooms/ http://127.0.0.1:8081/api/rooms/', ['webcall_fleet_nodes', 'twice']],
+        ['http://127.0.0.1:8081/ http://127.0.0.1:8081/api/rooms/', ['webcall_fleet_nodes', 'twice']],
+        [Array.from({ length: 17 }, (_, i) => `http://127.0.0.1:${8000 + i}/`).join(' '),
+            ['webcall_fleet_nodes', 'lists 17 nodes', 'at most 16']],
+    ]) {
+        it(`refuses ${line.length > 60 ? `${line.slice(0, 60)}...` : line}`, async () => {
+            await assertRefused(nodes(line), mentions);
+        });
+    }
+
+    it('refuses a second webcall_fleet_nodes line', async () => {
+        await assertRefused(conf({ http: () => 'webcall_fleet_nodes http://127.0.0.1:8081/; '
+            + 'webcall_fleet_nodes http://127.0.0.1:8082/;' }), ['webcall_fleet_nodes', 'is duplicate']);
+    });
+});

@@ -3,12 +3,15 @@
 // workers), its callers come back through the front on another node with
 // their seats and peer ids (seat tickets); when the node is back, they go
 // home the same way; refused tickets say why and seat the caller as new;
-// and a room ended before its node was lost stays ended on every node.
+// a room ended before its node was lost stays ended on every node, and so
+// does a one-time link used up on its node (webcall_fleet_nodes), even for
+// a node that was down when it ended.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNginx, tempDir, writeSecret, request, sleep, workerPids } from '../lib/nginx.mjs';
+import { startNginx, tempDir, writeSecret, request, sleep, workerPids, freePort } from '../lib/nginx.mjs';
 import { startFront } from '../lib/front.mjs';
 import { Peer, waitFor } from '../lib/ws.mjs';
+import { testCertificate } from '../e2e/turn_lib.mjs';
 
 let nodes = [];
 let front;
@@ -16,8 +19,11 @@ let front;
 before(async () => {
     const dir = await tempDir('webcall-fleet-');
     const secretFile = await writeSecret(dir, 'fleet-secret');
-    for (let i = 0; i < 3; i++) {
-        nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 2 }));
+    // every node has the same webcall_fleet_nodes line, itself included
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const extraHttp = `webcall_fleet_nodes ${fleetList(ports)};`;
+    for (const port of ports) {
+        nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 2, port, extraHttp }));
     }
     front = await startFront(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
 });
@@ -26,6 +32,10 @@ after(async () => {
     await front?.stop();
     for (const n of nodes) await n.stop({ allowAlerts: [/worker process \d+ exited on signal 9/] });
 });
+
+function fleetList(ports) {
+    return ports.map((p) => `http://127.0.0.1:${p}/api/rooms/`).join(' ');
+}
 
 const create = async (body = {}) => {
     const res = await request(front.base, '/api/rooms', { method: 'POST', json: body });
@@ -209,4 +219,128 @@ test('a room ended before its node was lost stays ended on every node', async ()
     assert.equal(after.status, 410, after.body);
     await assert.rejects(Peer.open(front.port, token), (e) => e.status === 410);
     await holder.restart();
+});
+
+// A node's webcall_fleet_ends_total by result.
+async function fleetEnds(n) {
+    const text = (await request(n.base, '/metrics')).body;
+    const ends = {};
+    for (const m of text.matchAll(/^webcall_fleet_ends_total\{zone="webcall",result="([a-z-]+)"\} (\d+)$/gm)) {
+        ends[m[1]] = Number(m[2]);
+    }
+    assert.deepEqual(Object.keys(ends).sort(), ['delivered', 'failed-attempt', 'given-up'], text);
+    return ends;
+}
+
+// Two callers through the front, a call, both hang up: the link is used up.
+async function useUp(room) {
+    const fields = room.pass ? { pass: room.pass } : {};
+    const a = await Peer.open(front.port, room.token);
+    a.send({ type: 'join', ...fields });
+    await welcomed(a);
+    const b = await Peer.open(front.port, room.token);
+    b.send({ type: 'join', ...fields });
+    await welcomed(b);
+    await a.next('peer-joined');
+    for (const p of [a, b]) p.send({ type: 'bye' });
+    await Promise.all([a.closed, b.closed]);
+}
+
+test('a one-time link used up on its node is ended on every node, and stays ended when that node is lost', async () => {
+    // a PIN room's link is rebuilt with its PIN tag, a plain one without
+    const used = [];
+    for (const body of [{ oneTime: true }, { oneTime: true, pin: '2468' }]) {
+        const room = await create(body);
+        const ids = await Promise.all(nodes.map(idOfNode));
+        const holder = nodes[ids.indexOf(await nodeOf(room.token))];
+        assert.ok(holder, 'the room\'s node is none of the three');
+        const before = await fleetEnds(holder);
+
+        await useUp(room);
+        for (const n of nodes) {
+            await waitFor(async () => (await request(n.base, `/api/rooms/${room.token}`)).status === 410,
+                3000, `node ${n.port} ends one-time room ${JSON.stringify(body)}`);
+        }
+        // one DELETE per listed node, itself included, each delivered at once
+        const after = await fleetEnds(holder);
+        assert.equal(after.delivered - before.delivered, 3);
+        assert.equal(after['failed-attempt'], before['failed-attempt']);
+        assert.equal(after['given-up'], before['given-up']);
+
+        used.push({ room, holder });
+    }
+
+    // the last room's node is lost (one node only: the front takes a node
+    // that failed out for fail_timeout, and the test before lost one too):
+    // where each room hashes now, it is ended too
+    const { holder } = used.at(-1);
+    await kill9(holder);
+    for (const { room } of used) {
+        const res = await request(front.base, `/api/rooms/${room.token}`);
+        assert.equal(res.status, 410, `${res.body}\n${front.errorLog().split('\n').slice(-6).join('\n')}`);
+        await assert.rejects(Peer.open(front.port, room.token), (e) => e.status === 410);
+    }
+    // and the node that comes back has them in its own file
+    await holder.restart();
+    for (const { room } of used) {
+        assert.equal((await request(holder.base, `/api/rooms/${room.token}`)).status, 410);
+    }
+});
+
+test('a node that was down when a one-time link ended is told once it is back; one of another secret refuses, in the log; an https node is told too', async () => {
+    const dir = await tempDir('webcall-fleet-end-');
+    const secretFile = await writeSecret(dir, 'fleet-secret');
+    const otherSecret = await writeSecret(dir, 'another-secret');
+    const [px, py, pz, pw] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const url = (p) => `http://127.0.0.1:${p}/api/rooms/`;
+    const z = await startNginx({ secretFile: otherSecret, port: pz, rateLimit: false });
+    // w: a node on https, named: it answers only with its TLS server name
+    const tls = await testCertificate(dir);
+    const w = await startNginx({ secretFile, port: pw, rateLimit: false, listen: `127.0.0.1:${pw} ssl`,
+        base: `https://127.0.0.1:${pw}`,
+        extraServer: `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; `
+            + 'if ($ssl_server_name != "localhost") { return 421; }' });
+    const x = await startNginx({ secretFile, port: px, rateLimit: false,
+        extraHttp: `webcall_fleet_nodes ${fleetList([px, py, pz])} https://localhost:${pw}/api/rooms/;` });
+    let y;
+    try {
+        const room = (await request(x.base, '/api/rooms', { method: 'POST', json: { oneTime: true } })).json;
+        const a = await Peer.open(x.port, room.token);
+        await a.join();
+        const b = await Peer.open(x.port, room.token);
+        await b.join();
+        await a.next('peer-joined');
+        for (const p of [a, b]) p.send({ type: 'bye' });
+        await Promise.all([a.closed, b.closed]);
+
+        // y is down: a warning, and tries again; z refuses for good
+        const esc = (p) => url(p).replace(/[./]/g, '\\$&');
+        await waitFor(() => new RegExp(`\\[warn\\].*could not tell fleet node "${esc(py)}" that one-time room \\S+ `
+            + 'ended \\(no connection\\); trying again in 1000 ms, for up to an hour').test(x.errorLog()),
+            3000, `the warning about ${url(py)}:\n${x.errorLog()}`);
+        await waitFor(() => new RegExp(`\\[error\\].*fleet node "${esc(pz)}" refused the end of one-time room \\S+ `
+            + 'with HTTP 404: it has another webcall_secret_file').test(x.errorLog()),
+            3000, `the refusal of ${url(pz)}:\n${x.errorLog()}`);
+        assert.equal((await request(z.base, `/api/rooms/${room.token}`)).status, 404);
+        await waitFor(async () => (await request(w.base, `/api/rooms/${room.token}`,
+            { servername: 'localhost' })).status === 410,
+            3000, 'the https node learns of the end');
+
+        y = await startNginx({ secretFile, port: py, rateLimit: false });
+        await waitFor(async () => (await request(y.base, `/api/rooms/${room.token}`)).status === 410,
+            15000, 'the node that was down learns of the end');
+        await waitFor(() => new RegExp(`\\[notice\\].*fleet node "${esc(py)}" was told that one-time room \\S+ `
+            + 'ended, at try [2-9]').test(x.errorLog()), 3000, x.errorLog());
+        const ends = await fleetEnds(x);
+        assert.equal(ends.delivered, 3, 'x itself, w and y');
+        assert.equal(ends['given-up'], 1, 'z');
+        assert.ok(ends['failed-attempt'] >= 1, JSON.stringify(ends));
+        // and what x says names no link: only its fingerprint
+        assert.ok(!x.errorLog().includes(room.token), 'a link in the log');
+    } finally {
+        await y?.stop();
+        await w.stop();
+        await z.stop();
+        await x.stop();
+    }
 });

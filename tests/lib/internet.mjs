@@ -450,6 +450,9 @@ async function startFleet({ fleet, dir, cert, secretFile, addNs, link, nodes, tu
         turns.push({ ns, addr, name: turnNames(fleet.turns)[k - 1], coturn });
     }
     const urls = turns.flatMap((t) => [`turn:${t.name}:3478?transport=udp`, `turn:${t.name}:3478?transport=tcp`]);
+    // every node is told when a one-time link ends on another
+    const fleetNodes = Array.from({ length: fleet.nodes },
+        (_, i) => `http://198.18.${101 + i}.2:8080/api/rooms/`).join(' ');
     for (let k = 1; k <= fleet.nodes; k++) {
         const ns = `${tag}-n${k}`;
         const addr = `198.18.${100 + k}.2`;
@@ -463,6 +466,7 @@ async function startFleet({ fleet, dir, cert, secretFile, addNs, link, nodes, tu
             // the front ends TLS and speaks http to the nodes (as
             // deploy/scale-out/README.md says to set then)
             extraHttp: `webcall_allowed_origins https://${SITE};\n` +
+                `webcall_fleet_nodes ${fleetNodes};\n` +
                 `webcall_turn_coturn_conf ${turns[0].coturn.confFile};\n` +
                 `webcall_turn_urls stun:${turns[0].name}:3478\n    ${urls.join('\n    ')};`,
             turnCoturnConf: turns[0].coturn.confFile,

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -359,10 +360,12 @@ export async function startNginx(opts = {}) {
 // --- HTTP ----------------------------------------------------------------------
 
 // One request on a fresh connection (no keep-alive: it may reach any worker).
+// An https base is a test node's: its self-signed certificate is taken;
+// servername: the TLS server name to send (none for an address).
 // body: string/Buffer sent as is; json: a value sent as JSON with
 // Content-Type: application/json. Returns { status, headers, body, json }
 // (json: the parsed body, or undefined when it is not JSON).
-export function request(base, pathname, { method = 'GET', headers = {}, body, json, timeout = 5000 } = {}) {
+export function request(base, pathname, { method = 'GET', headers = {}, body, json, timeout = 5000, servername } = {}) {
     return new Promise((resolve, reject) => {
         const hdrs = { ...headers };
         let payload = body;
@@ -374,7 +377,10 @@ export function request(base, pathname, { method = 'GET', headers = {}, body, js
         }
         if (payload !== undefined) hdrs['Content-Length'] = Buffer.byteLength(payload);
         else if (method === 'POST' || method === 'PUT') hdrs['Content-Length'] = 0;
-        const req = http.request(new URL(pathname, base), { method, headers: hdrs, agent: false, timeout },
+        const url = new URL(pathname, base);
+        const tls = url.protocol === 'https:';
+        const req = (tls ? https : http).request(url,
+            { method, headers: hdrs, agent: false, timeout, ...(tls ? { rejectUnauthorized: false, servername } : {}) },
             (res) => {
                 const chunks = [];
                 res.on('data', (c) => chunks.push(c));

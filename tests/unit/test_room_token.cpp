@@ -399,6 +399,52 @@ pass_belongs_to_its_room_and_is_not_the_owner_key(void **)
     assert_false(room_token::pass_matches(k, id, ""));
 }
 
+/* A node that kept only a room's record rebuilds its link, byte for byte,
+ * for every kind of room; a key of another secret rebuilds a text the
+ * first secret calls forged. */
+static void
+encode_rebuilds_the_verified_token(void **)
+{
+    room_token::key  k = test_key("0123456789abcdef0123456789abcdef");
+    room_token::key  other = test_key("fedcba9876543210fedcba9876543210");
+    uint8_t          id[room_token::id_len] = {9, 8, 7, 6};
+    char             text[room_token::text_max], again[room_token::text_max];
+    room_token::room r{}, back{};
+    size_t           n, m;
+    const struct { bool one_time; const char *pin; } kinds[] = {
+        { false, "" }, { true, "" }, { false, "1234" }, { true, "987654" },
+    };
+
+    for (const auto &kind : kinds) {
+        n = room_token::mint_with(k, id, 3, 1796000000, text, sizeof(text),
+                                  nullptr, kind.one_time, kind.pin);
+        assert_true(n > 0);
+        assert_int_equal(room_token::verify(k, std::string_view(text, n), &r),
+                         room_token::verdict::ok);
+
+        m = room_token::encode(k, r, again, sizeof(again));
+        assert_int_equal(m, n);
+        assert_memory_equal(again, text, n);
+        assert_int_equal(room_token::verify(k, std::string_view(again, m),
+                                            &back),
+                         room_token::verdict::ok);
+        assert_int_equal(back.one_time, kind.one_time);
+        assert_int_equal(back.pin, kind.pin[0] != '\0');
+
+        m = room_token::encode(other, r, again, sizeof(again));
+        assert_true(m > 0);
+        assert_int_equal(room_token::verify(k, std::string_view(again, m),
+                                            nullptr),
+                         room_token::verdict::forged);
+    }
+
+    /* too small a buffer, or settings bits in the count: nothing */
+    assert_int_equal(room_token::encode(k, r, again, room_token::text_max - 1),
+                     0);
+    r.max_participants = room_token::one_time_bit | 2;
+    assert_int_equal(room_token::encode(k, r, again, sizeof(again)), 0);
+}
+
 int
 main(void)
 {
@@ -423,6 +469,7 @@ main(void)
         cmocka_unit_test(pin_that_is_not_4_to_6_digits_mints_nothing),
         cmocka_unit_test(tampered_pin_flag_makes_the_token_forged),
         cmocka_unit_test(pass_belongs_to_its_room_and_is_not_the_owner_key),
+        cmocka_unit_test(encode_rebuilds_the_verified_token),
     };
 
     return cmocka_run_group_tests_name("room_token", tests, NULL, NULL);

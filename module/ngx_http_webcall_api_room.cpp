@@ -29,8 +29,9 @@ static ngx_int_t ngx_http_webcall_api_retry_after(ngx_http_request_t *r,
 /* DELETE .../rooms/<token> with "Authorization: Bearer <ownerKey>": the
  * room's host ends it for everyone. The end is on disk (the ended-rooms
  * file) before it happens in memory, then every connection still in the
- * room is closed with 4410; the link answers 410 from then on. Ending a
- * room that has ended already is 204 again. */
+ * room is closed with 4410; the link answers 410 from then on, and the
+ * fleet's other nodes are sent the same (webcall_fleet_nodes) unless this
+ * is such a copy. Ending a room that has ended already is 204 again. */
 ngx_int_t
 ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text) noexcept
 {
@@ -112,6 +113,10 @@ ngx_http_webcall_api_end(ngx_http_request_t *r, ngx_str_t *text) noexcept
     }
 
     ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_ROOMS_ENDED);
+
+    if (ngx_http_webcall_header(r, NGX_HTTP_WEBCALL_FLEET_HEADER) == NULL) {
+        ngx_http_webcall_fleet_end(zone, &room);
+    }
 
     {
     char  fp[webcall::log_redact::fingerprint_len];

@@ -1,13 +1,14 @@
 /*
- * webcall: telling the fleet that a one-time link ended (webcall_fleet_nodes).
+ * webcall: telling the fleet that a room ended (webcall_fleet_nodes).
  *
- * A host's DELETE reaches every node through the front's mirrors, but a
- * one-time room ends by itself, on the node that holds it, when its last
- * caller leaves: nothing passes the front then. That node sends the same
- * DELETE .../rooms/<token> with the room's owner key (both rebuilt from the
- * record with the fleet's secret) to every node listed, each of which
- * keeps the end in its own ended-rooms file; so if the room's node is lost
- * and its rooms move, the link admits nobody there either.
+ * A room ends on the node that holds it: by its host's DELETE, or by
+ * itself when a one-time link's call is over. The other nodes must know,
+ * or when that node is lost and its rooms move, the link works again on
+ * the next one. So the node sends DELETE .../rooms/<token> with the room's
+ * owner key (both rebuilt from the token with the fleet's secret) to every
+ * node listed, each of which keeps the end in its own ended-rooms file.
+ * The copies carry a Webcall-Fleet header, and a node does not send on
+ * what it got with one.
  *
  * One short HTTP/1.1 request per node (Connection: close, http or https),
  * from the worker where the room ended, in its event loop; an attempt has
@@ -100,8 +101,8 @@ static ngx_queue_t  ngx_http_webcall_fleet_pending;
 static ngx_uint_t   ngx_http_webcall_fleet_ready;
 
 
-/* After the lock, in the worker where a one-time room ended: one DELETE
- * per listed node. */
+/* In the worker where a room ended (its host's DELETE, or a one-time
+ * link's last caller gone), after the lock: one DELETE per listed node. */
 void
 ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
     const token::room *room) noexcept
@@ -126,8 +127,8 @@ ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
 
     if (tlen == 0 || olen == 0) {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "webcall: cannot rebuild the link of an ended "
-                      "one-time room; the fleet's other nodes are not told");
+                      "webcall: cannot rebuild the link of an ended room; "
+                      "the fleet's other nodes are not told");
         return;
     }
 
@@ -179,6 +180,7 @@ ngx_http_webcall_fleet_send_new(ngx_http_webcall_main_conf_t *wmcf,
                "Host: %V\r\n"
                "Authorization: Bearer %*s\r\n"
                "User-Agent: webcall-fleet\r\n"
+               NGX_HTTP_WEBCALL_FLEET_HEADER ": end\r\n"
                "Content-Length: 0\r\n"
                "Connection: close\r\n\r\n",
                &node->path, text.size(), text.data(), &node->host,
@@ -468,7 +470,7 @@ ngx_http_webcall_fleet_answered(ngx_http_webcall_fleet_send_t *s,
         if (s->attempts > 1) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "webcall: fleet node \"%V\" was told that "
-                          "one-time room %*s ended, at try %ui",
+                          "room %*s ended, at try %ui",
                           &s->node->url, sizeof(s->fp), s->fp, s->attempts);
         }
 
@@ -483,8 +485,8 @@ ngx_http_webcall_fleet_answered(ngx_http_webcall_fleet_send_t *s,
     }
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                  "webcall: fleet node \"%V\" refused the end of one-time "
-                  "room %*s with HTTP %ui: it has another "
+                  "webcall: fleet node \"%V\" refused the end of room %*s "
+                  "with HTTP %ui: it has another "
                   "webcall_secret_file, or that URL of "
                   "webcall_fleet_nodes is not its rooms API. If this node "
                   "is lost, that link admits one more call there",
@@ -511,7 +513,7 @@ ngx_http_webcall_fleet_failed(ngx_http_webcall_fleet_send_t *s,
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "webcall: gave up telling fleet node \"%V\" that "
-                      "one-time room %*s ended (%s, %ui tries). If this "
+                      "room %*s ended (%s, %ui tries). If this "
                       "node is lost, that link admits one more call there",
                       &s->node->url, sizeof(s->fp), s->fp, why,
                       s->attempts);
@@ -523,9 +525,8 @@ ngx_http_webcall_fleet_failed(ngx_http_webcall_fleet_send_t *s,
     level = (s->attempts == 1) ? NGX_LOG_WARN : NGX_LOG_INFO;
 
     ngx_log_error(level, ngx_cycle->log, 0,
-                  "webcall: could not tell fleet node \"%V\" that one-time "
-                  "room %*s ended (%s); trying again in %M ms, for up to "
-                  "an hour", &s->node->url, sizeof(s->fp), s->fp, why,
+                  "webcall: could not tell fleet node \"%V\" that room %*s "
+                  "ended (%s); trying again in %M ms, for up to an hour", &s->node->url, sizeof(s->fp), s->fp, why,
                   s->delay);
 
     ngx_add_timer(&s->retry, s->delay);
@@ -600,8 +601,8 @@ ngx_http_webcall_fleet_exit_process(ngx_cycle_t *cycle) noexcept
 
     if (n) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "webcall: %ui end(s) of one-time rooms were not yet "
-                      "delivered to fleet nodes when this worker stopped",
+                      "webcall: %ui end(s) of rooms were not yet delivered "
+                      "to fleet nodes when this worker stopped",
                       n);
     }
 }

@@ -58,9 +58,10 @@ static const ngx_http_webcall_counter_t  ngx_http_webcall_counters[] = {
       "Links opened in a browser that cannot make calls (no WebRTC): the "
       "people in the room were told, and no seat was taken." },
     { NGX_HTTP_WEBCALL_FLEET_DELIVERED, "webcall_fleet_ends_total",
-      "result", "delivered", "Ends of one-time rooms sent to the nodes of "
-      "webcall_fleet_nodes: delivered, attempts that failed (each is tried "
-      "again), and ends given up (after an hour, or refused)." },
+      "result", "delivered", "Ends of rooms (by their host, or one-time "
+      "links used up) sent to the nodes of webcall_fleet_nodes: delivered, "
+      "attempts that failed (each is tried again), and ends given up "
+      "(after an hour, or refused)." },
     { NGX_HTTP_WEBCALL_FLEET_RETRIED, "webcall_fleet_ends_total", "result",
       "failed-attempt", NULL },
     { NGX_HTTP_WEBCALL_FLEET_GIVEN_UP, "webcall_fleet_ends_total", "result",

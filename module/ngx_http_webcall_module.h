@@ -26,6 +26,8 @@ extern "C" {
 #define NGX_HTTP_WEBCALL_ICE_JSON 1024 /* one participant's iceServers */
 #define NGX_HTTP_WEBCALL_RESUME   16    /* webcall::seats::secret_len */
 #define NGX_HTTP_WEBCALL_FLEET_NODES 16 /* at most, in webcall_fleet_nodes */
+/* on the ends a node sends the fleet: the receiver does not send them on */
+#define NGX_HTTP_WEBCALL_FLEET_HEADER "Webcall-Fleet"
 
 static_assert(NGX_HTTP_WEBCALL_SEATS == webcall::seats::max_seats);
 static_assert(NGX_HTTP_WEBCALL_PEER_ID == webcall::seats::id_len);
@@ -137,7 +139,7 @@ typedef enum {
     NGX_HTTP_WEBCALL_PIN_LOCKOUTS,
     NGX_HTTP_WEBCALL_PIN_NO_PASS,
     NGX_HTTP_WEBCALL_CANNOT_CALL,
-    NGX_HTTP_WEBCALL_FLEET_DELIVERED,   /* a one-time end told to a node */
+    NGX_HTTP_WEBCALL_FLEET_DELIVERED,   /* an end told to a node */
     NGX_HTTP_WEBCALL_FLEET_RETRIED,     /* an attempt that failed */
     NGX_HTTP_WEBCALL_FLEET_GIVEN_UP,
     NGX_HTTP_WEBCALL_NSTATS
@@ -227,7 +229,7 @@ typedef struct {
 } ngx_http_webcall_zone_ref_t;
 
 
-/* A node of webcall_fleet_nodes: where a one-time room's end is sent. */
+/* A node of webcall_fleet_nodes: where the ends of rooms are sent. */
 typedef struct {
     ngx_str_t                     url;        /* as written, for messages */
     ngx_addr_t                    addr;

@@ -287,7 +287,7 @@ test('a one-time link used up on its node is ended on every node, and stays ende
     }
 });
 
-test('a node that was down when a one-time link ended is told once it is back; one of another secret refuses, in the log; an https node is told too', async () => {
+test('a node that was down when rooms ended (one-time, by the host) is told once it is back; one of another secret refuses, in the log; an https node is told too; a copy is not sent on', async () => {
     const dir = await tempDir('webcall-fleet-end-');
     const secretFile = await writeSecret(dir, 'fleet-secret');
     const otherSecret = await writeSecret(dir, 'another-secret');
@@ -312,31 +312,44 @@ test('a node that was down when a one-time link ended is told once it is back; o
         await a.next('peer-joined');
         for (const p of [a, b]) p.send({ type: 'bye' });
         await Promise.all([a.closed, b.closed]);
+        // a room its host ends on x, directly
+        const hosted = (await request(x.base, '/api/rooms', { method: 'POST' })).json;
+        const end = (token, ownerKey, headers = {}) => request(x.base, `/api/rooms/${token}`,
+            { method: 'DELETE', headers: { authorization: `Bearer ${ownerKey}`, ...headers } });
+        assert.equal((await end(hosted.token, hosted.ownerKey)).status, 204);
+        // what x gets as another node's copy it does not send on
+        const copied = (await request(x.base, '/api/rooms', { method: 'POST' })).json;
+        assert.equal((await end(copied.token, copied.ownerKey, { 'Webcall-Fleet': 'end' })).status, 204);
 
         // y is down: a warning, and tries again; z refuses for good
         const esc = (p) => url(p).replace(/[./]/g, '\\$&');
-        await waitFor(() => new RegExp(`\\[warn\\].*could not tell fleet node "${esc(py)}" that one-time room \\S+ `
+        await waitFor(() => new RegExp(`\\[warn\\].*could not tell fleet node "${esc(py)}" that room \\S+ `
             + 'ended \\(no connection\\); trying again in 1000 ms, for up to an hour').test(x.errorLog()),
             3000, `the warning about ${url(py)}:\n${x.errorLog()}`);
-        await waitFor(() => new RegExp(`\\[error\\].*fleet node "${esc(pz)}" refused the end of one-time room \\S+ `
+        await waitFor(() => new RegExp(`\\[error\\].*fleet node "${esc(pz)}" refused the end of room \\S+ `
             + 'with HTTP 404: it has another webcall_secret_file').test(x.errorLog()),
             3000, `the refusal of ${url(pz)}:\n${x.errorLog()}`);
         assert.equal((await request(z.base, `/api/rooms/${room.token}`)).status, 404);
-        await waitFor(async () => (await request(w.base, `/api/rooms/${room.token}`,
-            { servername: 'localhost' })).status === 410,
-            3000, 'the https node learns of the end');
+        const onW = async (token) => (await request(w.base, `/api/rooms/${token}`, { servername: 'localhost' })).status;
+        for (const r of [room, hosted]) {
+            await waitFor(async () => await onW(r.token) === 410, 3000, 'the https node learns of the end');
+        }
+        assert.equal(await onW(copied.token), 200, 'a copy was sent on');
 
         y = await startNginx({ secretFile, port: py, rateLimit: false });
-        await waitFor(async () => (await request(y.base, `/api/rooms/${room.token}`)).status === 410,
-            15000, 'the node that was down learns of the end');
-        await waitFor(() => new RegExp(`\\[notice\\].*fleet node "${esc(py)}" was told that one-time room \\S+ `
+        for (const r of [room, hosted]) {
+            await waitFor(async () => (await request(y.base, `/api/rooms/${r.token}`)).status === 410,
+                15000, 'the node that was down learns of the end');
+        }
+        assert.equal((await request(y.base, `/api/rooms/${copied.token}`)).status, 200);
+        await waitFor(() => new RegExp(`\\[notice\\].*fleet node "${esc(py)}" was told that room \\S+ `
             + 'ended, at try [2-9]').test(x.errorLog()), 3000, x.errorLog());
         const ends = await fleetEnds(x);
-        assert.equal(ends.delivered, 3, 'x itself, w and y');
-        assert.equal(ends['given-up'], 1, 'z');
+        assert.equal(ends.delivered, 6, 'x itself, w and y, twice');
+        assert.equal(ends['given-up'], 2, 'z, twice');
         assert.ok(ends['failed-attempt'] >= 1, JSON.stringify(ends));
         // and what x says names no link: only its fingerprint
-        assert.ok(!x.errorLog().includes(room.token), 'a link in the log');
+        for (const r of [room, hosted]) assert.ok(!x.errorLog().includes(r.token), 'a link in the log');
     } finally {
         await y?.stop();
         await w.stop();

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-    startNginx, tempDir, writeSecret, request, sleep,
+    startNginx, tempDir, writeSecret, request, sleep, freePort,
 } from '../lib/nginx.mjs';
 import { startFront } from '../lib/front.mjs';
 import { Peer } from '../lib/ws.mjs';
@@ -18,8 +18,11 @@ let front;
 before(async () => {
     const dir = await tempDir('webcall-fleet-');
     const secretFile = await writeSecret(dir, 'fleet-secret');
-    for (let i = 0; i < 2; i++) {
-        nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 1 }));
+    // each node tells the others when a room ends there
+    const ports = [await freePort(), await freePort()];
+    const extraHttp = `webcall_fleet_nodes ${ports.map((p) => `http://127.0.0.1:${p}/api/rooms/`).join(' ')};`;
+    for (const port of ports) {
+        nodes.push(await startNginx({ secretFile, rateLimit: false, workers: 1, port, extraHttp }));
     }
     front = await startFront(nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
 });
@@ -90,7 +93,7 @@ test('two participants of a room meet through the front and exchange an offer', 
     assert.deepEqual(counts.filter((c) => c > 0), [2], `WebSockets per node: ${counts}`);
 });
 
-test('a host ending a room through the front reaches the node that holds it, and a copy every node', async () => {
+test('a host ending a room through the front reaches the node that holds it, which tells every node', async () => {
     const made = await request(front.base, '/api/rooms', { method: 'POST' });
     const { token, ownerKey } = made.json;
     const a = await Peer.open(front.port, token);
@@ -104,9 +107,9 @@ test('a host ending a room through the front reaches the node that holds it, and
     assert.equal(res.status, 204, res.body);
     for (const p of [a, b]) await p.expectClose(4410);
     assert.equal((await request(front.base, `/api/rooms/${token}`)).status, 410);
-    // the front's mirrors sent the DELETE to every node (the one that holds
-    // the room got it twice: the second answered 410), and each keeps the
-    // end in its own ended-rooms file
+    // the node that holds the room sent the DELETE to every node of
+    // webcall_fleet_nodes (itself too: it answered that it knew), and each
+    // keeps the end in its own ended-rooms file
     await sleep(300);
     for (const n of nodes) {
         const lines = fs.readFileSync(path.join(n.dir, 'ended-rooms'), 'utf8').trim().split('\n');

@@ -1,7 +1,7 @@
 // A front nginx from deploy/scale-out/front.conf as shipped, with the
-// example nodes replaced by the test's: the upstream's server lines and the
-// per-node mirror locations that fan a DELETE out. Every edit must hit, so
-// a change to the shipped file that a test no longer exercises fails here.
+// example nodes replaced by the test's (the upstream's server lines). Every
+// edit must hit, so a change to the shipped file that a test no longer
+// exercises fails here.
 //
 //   const front = await startFront([{ host: '127.0.0.1', port: 8081 }, ...]);
 //   front.base; await front.stop();
@@ -26,13 +26,6 @@ export function frontConf(nodes, { listen, serverName, tls } = {}) {
     const example = /^(\s*)server 192\.0\.2\.11:8443 (max_fails=\S+ fail_timeout=\S+);\n(?:\s*server 192\.0\.2\.\d+:8443 .*\n)*/m;
     const [, indent, health] = example.exec(conf) ?? [];
     edit(example, nodes.map((n) => `${indent}server ${n.host}:${n.port} ${health};\n`).join(''));
-    edit(/^(\s*)mirror \/webcall-end\/1;\n(?:\s*mirror \/webcall-end\/\d+;\n)*/m,
-        nodes.map((_, i) => `        mirror /webcall-end/${i + 1};\n`).join(''));
-    const copy = /^    location = \/webcall-end\/1 \{\n[\s\S]*?\n    \}\n(?:    location = \/webcall-end\/\d+ \{\n[\s\S]*?\n    \}\n)*/m;
-    const one = copy.exec(conf)?.[0].split(/(?=^    location = )/m)[0];
-    edit(copy, nodes.map((n, i) => one
-        .replace('/webcall-end/1 ', `/webcall-end/${i + 1} `)
-        .replace(/https:\/\/192\.0\.2\.11:8443/, `http://${n.host}:${n.port}`)).join(''));
     edit(/proxy_pass https:\/\/webcall_nodes;/g, 'proxy_pass http://webcall_nodes;');
     edit(/^    listen 443 ssl http2;$/m, `    listen ${listen};`);
     if (serverName) edit(/server_name call\.example\.org;/, `server_name ${serverName};`);

@@ -15,8 +15,10 @@
  * 3 s. A node that cannot be reached or answers 5xx/429 is tried again
  * after 1, 2, 4, 8 then every 10 s, for an hour; one that refuses the end
  * (another secret, a wrong URL) is not. Pending retries live in that
- * worker only: a reload or a stop loses them, with a warning that says how
- * many (the ends are in the local file either way).
+ * worker; one that stops (a reload) leaves them in the zone's fleet
+ * outbox, and the next workers take them over on their tick. A stop of
+ * nginx loses them (the zone goes), which the warning at exit says; the
+ * ends are in the local file either way.
  */
 
 #include "ngx_http_webcall_module.h"
@@ -48,6 +50,7 @@ typedef enum {
 typedef struct {
     ngx_queue_t                      queue;     /* this worker's pending */
     ngx_http_webcall_fleet_node_t   *node;
+    token::room                      room;
     ngx_http_webcall_zone_t         *zone;      /* its counters */
     ngx_ssl_t                       *ssl;
     ngx_peer_connection_t            pc;
@@ -66,10 +69,29 @@ typedef struct {
 } ngx_http_webcall_fleet_send_t;
 
 
+/* An end left in the zone by a worker that stopped before delivering it:
+ * the node by its URL, since the next workers may have another list. */
+typedef struct {
+    ngx_queue_t                      queue;
+    token::room                      room;
+    time_t                           give_up;
+    ngx_uint_t                       attempts;
+    ngx_msec_t                       delay;
+    size_t                           url_len;
+    u_char                           url[1];
+} ngx_http_webcall_fleet_left_t;
+
+
+static ngx_http_webcall_main_conf_t *ngx_http_webcall_fleet_conf(void)
+    noexcept;
 static ngx_http_webcall_fleet_send_t *ngx_http_webcall_fleet_send_new(
     ngx_http_webcall_main_conf_t *wmcf, ngx_http_webcall_zone_t *zone,
-    ngx_http_webcall_fleet_node_t *node, std::string_view text,
-    std::string_view owner) noexcept;
+    ngx_http_webcall_fleet_node_t *node, const token::room *room) noexcept;
+static void ngx_http_webcall_fleet_leave(ngx_http_webcall_fleet_send_t *s,
+    ngx_uint_t *left, ngx_uint_t *lost) noexcept;
+static void ngx_http_webcall_fleet_take(ngx_http_webcall_main_conf_t *wmcf,
+    ngx_http_webcall_zone_t *zone, ngx_http_webcall_fleet_left_t *left)
+    noexcept;
 static void ngx_http_webcall_fleet_attempt(ngx_http_webcall_fleet_send_t *s)
     noexcept;
 static void ngx_http_webcall_fleet_write_handler(ngx_event_t *wev) noexcept;
@@ -110,38 +132,17 @@ ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
     ngx_http_webcall_main_conf_t   *wmcf;
     ngx_http_webcall_fleet_node_t  *nodes;
     ngx_http_webcall_fleet_send_t  *s;
-    char                            text[token::text_max];
-    char                            owner[token::owner_text_max];
-    size_t                          tlen, olen;
     ngx_uint_t                      i;
 
-    wmcf = (ngx_http_webcall_main_conf_t *)
-               ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                   ngx_http_webcall_module);
-    if (wmcf == NULL || wmcf->fleet_nodes == NULL) {
+    wmcf = ngx_http_webcall_fleet_conf();
+    if (wmcf == NULL) {
         return;
-    }
-
-    tlen = token::encode(wmcf->token_key, *room, text, sizeof(text));
-    olen = token::owner_key(wmcf->token_key, room->id, owner, sizeof(owner));
-
-    if (tlen == 0 || olen == 0) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "webcall: cannot rebuild the link of an ended room; "
-                      "the fleet's other nodes are not told");
-        return;
-    }
-
-    if (!ngx_http_webcall_fleet_ready) {
-        ngx_queue_init(&ngx_http_webcall_fleet_pending);
-        ngx_http_webcall_fleet_ready = 1;
     }
 
     nodes = (ngx_http_webcall_fleet_node_t *) wmcf->fleet_nodes->elts;
 
     for (i = 0; i < wmcf->fleet_nodes->nelts; i++) {
-        s = ngx_http_webcall_fleet_send_new(wmcf, zone, &nodes[i],
-                std::string_view(text, tlen), std::string_view(owner, olen));
+        s = ngx_http_webcall_fleet_send_new(wmcf, zone, &nodes[i], room);
         if (s == NULL) {
             ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_FLEET_GIVEN_UP);
             continue;
@@ -152,13 +153,48 @@ ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
 }
 
 
+/* The main conf when this nginx has a fleet; the pending list is ready. */
+static ngx_http_webcall_main_conf_t *
+ngx_http_webcall_fleet_conf(void) noexcept
+{
+    ngx_http_webcall_main_conf_t  *wmcf;
+
+    wmcf = (ngx_http_webcall_main_conf_t *)
+               ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_http_webcall_module);
+    if (wmcf == NULL || wmcf->fleet_nodes == NULL) {
+        return NULL;
+    }
+
+    if (!ngx_http_webcall_fleet_ready) {
+        ngx_queue_init(&ngx_http_webcall_fleet_pending);
+        ngx_http_webcall_fleet_ready = 1;
+    }
+
+    return wmcf;
+}
+
+
 static ngx_http_webcall_fleet_send_t *
 ngx_http_webcall_fleet_send_new(ngx_http_webcall_main_conf_t *wmcf,
     ngx_http_webcall_zone_t *zone, ngx_http_webcall_fleet_node_t *node,
-    std::string_view text, std::string_view owner) noexcept
+    const token::room *room) noexcept
 {
     ngx_http_webcall_fleet_send_t  *s;
+    char                            text[token::text_max];
+    char                            owner[token::owner_text_max];
+    size_t                          tlen, olen;
     u_char                         *last;
+
+    tlen = token::encode(wmcf->token_key, *room, text, sizeof(text));
+    olen = token::owner_key(wmcf->token_key, room->id, owner, sizeof(owner));
+
+    if (tlen == 0 || olen == 0) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "webcall: cannot rebuild the link of an ended room; "
+                      "fleet node \"%V\" is not told", &node->url);
+        return NULL;
+    }
 
     s = (ngx_http_webcall_fleet_send_t *)
             ngx_calloc(sizeof(ngx_http_webcall_fleet_send_t), ngx_cycle->log);
@@ -167,11 +203,12 @@ ngx_http_webcall_fleet_send_new(ngx_http_webcall_main_conf_t *wmcf,
     }
 
     s->node = node;
+    s->room = *room;
     s->zone = zone;
     s->ssl = wmcf->fleet_ssl;
     s->delay = 1000;
     s->give_up = ngx_time() + NGX_HTTP_WEBCALL_FLEET_GIVE_UP;
-    webcall::log_redact::fingerprint(text, s->fp);
+    webcall::log_redact::fingerprint(std::string_view(text, tlen), s->fp);
 
     /* the sizes are bounded: host and path by the directive, the rest by
      * room_token */
@@ -183,14 +220,14 @@ ngx_http_webcall_fleet_send_new(ngx_http_webcall_main_conf_t *wmcf,
                NGX_HTTP_WEBCALL_FLEET_HEADER ": end\r\n"
                "Content-Length: 0\r\n"
                "Connection: close\r\n\r\n",
-               &node->path, text.size(), text.data(), &node->host,
-               owner.size(), owner.data());
+               &node->path, tlen, text, &node->host, olen, owner);
     s->len = (size_t) (last - s->request);
 
     s->retry.handler = ngx_http_webcall_fleet_retry_handler;
     s->retry.data = s;
     s->retry.log = ngx_cycle->log;
-    /* a stopping worker does not wait for a retry */
+    /* a stopping worker does not wait for a retry: it leaves the end to
+     * the next workers (ngx_http_webcall_fleet_exit_process) */
     s->retry.cancelable = 1;
 
     ngx_queue_insert_tail(&ngx_http_webcall_fleet_pending, &s->queue);
@@ -508,9 +545,7 @@ ngx_http_webcall_fleet_failed(ngx_http_webcall_fleet_send_t *s,
     ngx_http_webcall_fleet_close(s);
     ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_FLEET_RETRIED);
 
-    if (ngx_time() + (time_t) (s->delay / 1000) >= s->give_up
-        || ngx_exiting || ngx_quit || ngx_terminate)
-    {
+    if (ngx_time() + (time_t) (s->delay / 1000) >= s->give_up) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "webcall: gave up telling fleet node \"%V\" that "
                       "room %*s ended (%s, %ui tries). If this "
@@ -577,34 +612,167 @@ ngx_http_webcall_fleet_free(ngx_http_webcall_fleet_send_t *s) noexcept
 }
 
 
-/* A worker that stops with ends still on their way says so: the nodes
- * that missed them admit one more call on those links if the room's node
- * is lost. */
+/* A worker that stops with ends still on their way leaves them in their
+ * zone for the next workers (a reload), and says so: if nginx is
+ * stopping, the zone goes with it and they are lost. */
 void
 ngx_http_webcall_fleet_exit_process(ngx_cycle_t *cycle) noexcept
 {
-    ngx_queue_t  *q;
-    ngx_uint_t    n;
+    ngx_http_webcall_fleet_send_t  *s;
+    ngx_queue_t                    *q;
+    ngx_uint_t                      left, lost;
 
     if (!ngx_http_webcall_fleet_ready) {
         return;
     }
 
+    left = 0;
+    lost = 0;
+
+    while (!ngx_queue_empty(&ngx_http_webcall_fleet_pending)) {
+        q = ngx_queue_head(&ngx_http_webcall_fleet_pending);
+        s = ngx_queue_data(q, ngx_http_webcall_fleet_send_t, queue);
+
+        ngx_http_webcall_fleet_close(s);
+        ngx_http_webcall_fleet_leave(s, &left, &lost);
+        ngx_http_webcall_fleet_free(s);
+    }
+
+    if (left) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "webcall: %ui end(s) of rooms not yet delivered to "
+                      "fleet nodes are left to this node's next workers "
+                      "(lost if nginx is stopping)", left);
+    }
+
+    if (lost) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "webcall: %ui end(s) of rooms not yet delivered to "
+                      "fleet nodes are lost: no space for them in the zone",
+                      lost);
+    }
+}
+
+
+static void
+ngx_http_webcall_fleet_leave(ngx_http_webcall_fleet_send_t *s,
+    ngx_uint_t *left, ngx_uint_t *lost) noexcept
+{
+    ngx_http_webcall_zone_t        *zone = s->zone;
+    ngx_http_webcall_fleet_left_t  *l;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    l = (ngx_http_webcall_fleet_left_t *) ngx_slab_alloc_locked(
+            zone->shpool,
+            offsetof(ngx_http_webcall_fleet_left_t, url) + s->node->url.len);
+
+    if (l == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_FLEET_GIVEN_UP);
+        (*lost)++;
+        return;
+    }
+
+    l->room = s->room;
+    l->give_up = s->give_up;
+    l->attempts = s->attempts;
+    l->delay = s->delay;
+    l->url_len = s->node->url.len;
+    ngx_memcpy(l->url, s->node->url.data, l->url_len);
+
+    ngx_queue_insert_tail(&zone->sh->fleet_outbox, &l->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    (*left)++;
+}
+
+
+/* On the tick: the ends a stopped worker left in the zone, a few at a
+ * time, go on from here. */
+void
+ngx_http_webcall_fleet_adopt(ngx_http_webcall_zone_t *zone) noexcept
+{
+    ngx_http_webcall_main_conf_t   *wmcf;
+    ngx_http_webcall_fleet_left_t  *l, *taken[16];
+    ngx_queue_t                    *q;
+    ngx_uint_t                      i, n;
+
+    /* a glance without the lock: the queue is empty nearly always */
+    if (ngx_queue_empty(&zone->sh->fleet_outbox)) {
+        return;
+    }
+
+    wmcf = ngx_http_webcall_fleet_conf();
+
     n = 0;
 
-    for (q = ngx_queue_head(&ngx_http_webcall_fleet_pending);
-         q != ngx_queue_sentinel(&ngx_http_webcall_fleet_pending);
-         q = ngx_queue_next(q))
-    {
-        n++;
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    while (n < 16 && !ngx_queue_empty(&zone->sh->fleet_outbox)) {
+        q = ngx_queue_head(&zone->sh->fleet_outbox);
+        ngx_queue_remove(q);
+        taken[n++] = ngx_queue_data(q, ngx_http_webcall_fleet_left_t, queue);
     }
 
-    if (n) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "webcall: %ui end(s) of rooms were not yet delivered "
-                      "to fleet nodes when this worker stopped",
-                      n);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    for (i = 0; i < n; i++) {
+        l = taken[i];
+
+        if (wmcf != NULL) {
+            ngx_http_webcall_fleet_take(wmcf, zone, l);
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "webcall: an end of a room for fleet node "
+                          "\"%*s\" is dropped: webcall_fleet_nodes is gone",
+                          l->url_len, l->url);
+        }
+
+        ngx_slab_free(zone->shpool, l);
     }
+}
+
+
+static void
+ngx_http_webcall_fleet_take(ngx_http_webcall_main_conf_t *wmcf,
+    ngx_http_webcall_zone_t *zone, ngx_http_webcall_fleet_left_t *l) noexcept
+{
+    ngx_http_webcall_fleet_node_t  *nodes;
+    ngx_http_webcall_fleet_send_t  *s;
+    ngx_uint_t                      i;
+
+    nodes = (ngx_http_webcall_fleet_node_t *) wmcf->fleet_nodes->elts;
+
+    for (i = 0; i < wmcf->fleet_nodes->nelts; i++) {
+        if (nodes[i].url.len == l->url_len
+            && ngx_strncmp(nodes[i].url.data, l->url, l->url_len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == wmcf->fleet_nodes->nelts) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "webcall: an end of a room for fleet node \"%*s\" "
+                      "is dropped: webcall_fleet_nodes no longer lists it",
+                      l->url_len, l->url);
+        return;
+    }
+
+    s = ngx_http_webcall_fleet_send_new(wmcf, zone, &nodes[i], &l->room);
+    if (s == NULL) {
+        ngx_http_webcall_count(zone, NGX_HTTP_WEBCALL_FLEET_GIVEN_UP);
+        return;
+    }
+
+    s->give_up = l->give_up;
+    s->attempts = l->attempts;
+    s->delay = l->delay;
+
+    ngx_http_webcall_fleet_attempt(s);
 }
 
 

@@ -297,6 +297,7 @@ ngx_http_webcall_tick_handler(ngx_event_t *ev) noexcept
         ngx_http_webcall_sweep(zones[i]);
         ngx_http_webcall_expire_graces(zones[i]);
         ngx_http_webcall_drain(zones[i]);
+        ngx_http_webcall_fleet_adopt(zones[i]);
     }
 
     if (!ngx_exiting) {

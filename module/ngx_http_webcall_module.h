@@ -181,6 +181,9 @@ typedef struct {
     ngx_rbtree_t                  ended;      /* rooms ended for good */
     ngx_rbtree_node_t             ended_sentinel;
     ngx_uint_t                    nended;
+    /* ends for fleet nodes that a stopping worker had not delivered yet,
+     * for the next workers (ngx_http_webcall_fleet.cpp) */
+    ngx_queue_t                   fleet_outbox;
     ngx_http_webcall_stats_t      stats;
 } ngx_http_webcall_shctx_t;
 
@@ -387,6 +390,7 @@ void ngx_http_webcall_room_drop(ngx_http_webcall_zone_t *zone,
 void ngx_http_webcall_fleet_end(ngx_http_webcall_zone_t *zone,
     const webcall::room_token::room *room) noexcept;
 void ngx_http_webcall_fleet_exit_process(ngx_cycle_t *cycle) noexcept;
+void ngx_http_webcall_fleet_adopt(ngx_http_webcall_zone_t *zone) noexcept;
 
 void ngx_http_webcall_ended_after(ngx_http_webcall_zone_t *zone,
     const ngx_http_webcall_change_t *ch) noexcept;

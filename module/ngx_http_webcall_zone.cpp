@@ -130,6 +130,7 @@ ngx_http_webcall_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept
     ngx_queue_init(&sh->fresh);
     ngx_queue_init(&sh->used);
     ngx_queue_init(&sh->grace);
+    ngx_queue_init(&sh->fleet_outbox);
 
     len = sizeof(" in webcall_zone \"\"") + shm_zone->shm.name.len;
 

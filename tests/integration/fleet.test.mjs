@@ -357,3 +357,37 @@ test('a node that was down when rooms ended (one-time, by the host) is told once
         await x.stop();
     }
 });
+
+test('ends not yet delivered when nginx reloads are left to the next workers, which deliver them', async () => {
+    const dir = await tempDir('webcall-fleet-reload-');
+    const secretFile = await writeSecret(dir, 'fleet-secret');
+    const [px, py] = [await freePort(), await freePort()];
+    const x = await startNginx({ secretFile, port: px, rateLimit: false,
+        extraHttp: `webcall_fleet_nodes ${fleetList([px, py])};` });
+    let y;
+    try {
+        const room = (await request(x.base, '/api/rooms', { method: 'POST' })).json;
+        const res = await request(x.base, `/api/rooms/${room.token}`,
+            { method: 'DELETE', headers: { authorization: `Bearer ${room.ownerKey}` } });
+        assert.equal(res.status, 204);
+        await waitFor(() => /\[warn\].*could not tell fleet node/.test(x.errorLog()), 3000, x.errorLog());
+
+        // y is still down: the old workers leave the end in the zone
+        await x.reload();
+        await waitFor(() => /\[warn\].*1 end\(s\) of rooms not yet delivered to fleet nodes are left to this node's next workers/
+            .test(x.errorLog()), 3000, x.errorLog());
+
+        y = await startNginx({ secretFile, port: py, rateLimit: false });
+        await waitFor(async () => (await request(y.base, `/api/rooms/${room.token}`)).status === 410,
+            15000, `y learns of the end from x's new workers:\n${x.errorLog()}`);
+        // by a worker that is not the one that left it
+        const left = /\[warn\] (\d+)#\d+: webcall: 1 end\(s\)/.exec(x.errorLog());
+        const told = /\[notice\] (\d+)#\d+: webcall: fleet node "http:\/\/127\.0\.0\.1:\d+\/api\/rooms\/" was told that room \S+ ended, at try [2-9]/
+            .exec(x.errorLog());
+        assert.ok(told, x.errorLog());
+        assert.notEqual(told[1], left[1]);
+    } finally {
+        await y?.stop();
+        await x.stop();
+    }
+});

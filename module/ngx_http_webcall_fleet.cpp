@@ -118,7 +118,7 @@ static char *ngx_http_webcall_fleet_node(ngx_conf_t *cf, ngx_str_t *url,
     ngx_http_webcall_fleet_node_t *node) noexcept;
 
 
-/* This worker's ends still on their way, for the warning at its exit. */
+/* This worker's ends still on their way: left in the zone at its exit. */
 static ngx_queue_t  ngx_http_webcall_fleet_pending;
 static ngx_uint_t   ngx_http_webcall_fleet_ready;
 
@@ -492,16 +492,21 @@ ngx_http_webcall_fleet_read(ngx_http_webcall_fleet_send_t *s) noexcept
 }
 
 
-/* 204: ended there now; 410: it was already (it ended there, or the
- * front's mirror came first). 5xx and 429 may pass; any other answer will
- * not: the node has another secret, or the URL is not its rooms API. */
+/* 204: ended there (now, or already). 404 for a link past issue + ttl:
+ * expired there, as dead as ended (a room kept alive by visits here). 5xx
+ * and 429 may pass; any other answer will not: the node has another
+ * secret, or the URL is not its rooms API. */
 static void
 ngx_http_webcall_fleet_answered(ngx_http_webcall_fleet_send_t *s,
     ngx_uint_t status) noexcept
 {
     ngx_http_webcall_fleet_close(s);
 
-    if (status == NGX_HTTP_NO_CONTENT || status == 410) {
+    if (status == NGX_HTTP_NO_CONTENT || status == 410
+        || (status == NGX_HTTP_NOT_FOUND
+            && ngx_time() >= webcall::room_policy::valid_until_without_record(
+                                 s->zone->limits, s->room.issued)))
+    {
         ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_FLEET_DELIVERED);
 
         if (s->attempts > 1) {
@@ -526,7 +531,7 @@ ngx_http_webcall_fleet_answered(ngx_http_webcall_fleet_send_t *s,
                   "with HTTP %ui: it has another "
                   "webcall_secret_file, or that URL of "
                   "webcall_fleet_nodes is not its rooms API. If this node "
-                  "is lost, that link admits one more call there",
+                  "is lost, that link works again there",
                   &s->node->url, sizeof(s->fp), s->fp, status);
 
     ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_FLEET_GIVEN_UP);
@@ -549,7 +554,7 @@ ngx_http_webcall_fleet_failed(ngx_http_webcall_fleet_send_t *s,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "webcall: gave up telling fleet node \"%V\" that "
                       "room %*s ended (%s, %ui tries). If this "
-                      "node is lost, that link admits one more call there",
+                      "node is lost, that link works again there",
                       &s->node->url, sizeof(s->fp), s->fp, why,
                       s->attempts);
         ngx_http_webcall_count(s->zone, NGX_HTTP_WEBCALL_FLEET_GIVEN_UP);
@@ -561,8 +566,8 @@ ngx_http_webcall_fleet_failed(ngx_http_webcall_fleet_send_t *s,
 
     ngx_log_error(level, ngx_cycle->log, 0,
                   "webcall: could not tell fleet node \"%V\" that room %*s "
-                  "ended (%s); trying again in %M ms, for up to an hour", &s->node->url, sizeof(s->fp), s->fp, why,
-                  s->delay);
+                  "ended (%s); trying again in %M ms, for up to an hour",
+                  &s->node->url, sizeof(s->fp), s->fp, why, s->delay);
 
     ngx_add_timer(&s->retry, s->delay);
     s->delay = ngx_min(s->delay * 2, NGX_HTTP_WEBCALL_FLEET_DELAY_MAX);
@@ -777,8 +782,9 @@ ngx_http_webcall_fleet_take(ngx_http_webcall_main_conf_t *wmcf,
 
 
 /* webcall_fleet_nodes URL ...: every node of the fleet, this one may be
- * among them (it answers 410 to itself), so that every node can have the
- * same line. Resolved once, at start, as proxy_pass does with a name. */
+ * among them (it answers itself that the room has ended), so that every
+ * node can have the same line. Resolved once, at start, as proxy_pass
+ * does with a name. */
 char *
 ngx_http_webcall_fleet_nodes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     noexcept

@@ -391,3 +391,34 @@ test('ends not yet delivered when nginx reloads are left to the next workers, wh
         await x.stop();
     }
 });
+
+test('a room kept past issue + ttl on its node: a node that calls its link expired (404) counts as told, not as a refusal', async () => {
+    const dir = await tempDir('webcall-fleet-old-');
+    const secretFile = await writeSecret(dir, 'fleet-secret');
+    const [px, py] = [await freePort(), await freePort()];
+    const zoneArgs = 'webcall:1m ttl=2s';
+    const y = await startNginx({ secretFile, port: py, rateLimit: false, zoneArgs });
+    const x = await startNginx({ secretFile, port: px, rateLimit: false, zoneArgs,
+        extraHttp: `webcall_fleet_nodes ${fleetList([px, py])};` });
+    try {
+        const room = (await request(x.base, '/api/rooms', { method: 'POST' })).json;
+        const a = await Peer.open(x.port, room.token);
+        await a.join();
+        // a call keeps the room on x; y, with no record (asking it would
+        // make one), calls the link expired from issue + ttl on
+        await sleep(2500);
+        assert.equal((await request(x.base, `/api/rooms/${room.token}`)).status, 200);
+        const res = await request(x.base, `/api/rooms/${room.token}`,
+            { method: 'DELETE', headers: { authorization: `Bearer ${room.ownerKey}` } });
+        assert.equal(res.status, 204, res.body);
+        await a.expectClose(4410);
+        await waitFor(async () => (await fleetEnds(x)).delivered === 2, 3000, JSON.stringify(await fleetEnds(x)));
+        const ends = await fleetEnds(x);
+        assert.equal(ends['given-up'], 0);
+        assert.equal(ends['failed-attempt'], 0);
+        assert.doesNotMatch(x.errorLog(), /refused the end/);
+    } finally {
+        await x.stop();
+        await y.stop();
+    }
+});
